@@ -1,0 +1,229 @@
+"""The stored facts, as SQLModel tables.
+
+Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
+membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
+trail of every state change; `Draft` and `Digest` are what the campaign produces. `JobRun`,
+`SourceState` and `User` serve operations and the web UI.
+
+Schema changes go through Alembic (`campaign_worker/migrations`), never `create_all`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on every database.
+
+    SQLite keeps no offset, so values are stored as naive UTC there and made aware again
+    on the way out; a naive value handed in is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _ts(**kwargs) -> Column:
+    return Column(UTCDateTime(), **kwargs)
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "post"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_post_platform_external_id"),
+        Index("ix_post_posted_at", "posted_at"),
+        Index("ix_post_author", "author_username"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=200)
+    source_id: str | None = Field(default=None, max_length=100)
+    author_username: str | None = Field(default=None, max_length=100)
+    author_id: str | None = Field(default=None, max_length=100)
+    caption: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime = Field(sa_column=_ts(nullable=False))
+    permalink: str | None = Field(default=None, max_length=500)
+    media_type: str = Field(default="image", max_length=16)
+    like_count: int | None = None
+    comment_count: int | None = None
+    raw: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    collected_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Media(SQLModel, table=True):
+    """A sanitised image, stored once under its content hash."""
+
+    __tablename__ = "media"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    status: str = Field(default="ok", max_length=16)  # ok | rejected
+    reject_reason: str | None = Field(default=None, max_length=300)
+    mime: str | None = Field(default=None, max_length=40)
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    path: str | None = Field(default=None, max_length=300)  # relative to the media folder
+    thumb_path: str | None = Field(default=None, max_length=300)
+    phash: str | None = Field(default=None, max_length=32, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class PostMedia(SQLModel, table=True):
+    """The n-th picture of a post; `media_sha256` is empty until it was fetched."""
+
+    __tablename__ = "post_media"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)
+    kind: str = Field(default="image", max_length=16)
+    source_url: str | None = Field(default=None, sa_column=Column(Text))
+    video_url: str | None = Field(default=None, sa_column=Column(Text))
+    media_sha256: str | None = Field(default=None, foreign_key="media.sha256", max_length=64, index=True)
+
+
+class CampaignPost(SQLModel, table=True):
+    """A post's place in one campaign: its moderation state and the last reason."""
+
+    __tablename__ = "campaign_post"
+    __table_args__ = (Index("ix_campaign_post_queue", "campaign", "state", "posted_at", "post_id"),)
+
+    campaign: str = Field(primary_key=True, max_length=64)
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    state: str = Field(default="new", max_length=16)  # new | pending | approved | rejected | later
+    decided_by: str | None = Field(default=None, max_length=100)  # "rule:<id>" or "user:<name>"
+    human: bool = False  # a person decided; rules never override that
+    rule: str | None = Field(default=None, max_length=64)
+    reason_de: str | None = Field(default=None, max_length=500)
+    reason_en: str | None = Field(default=None, max_length=500)
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    audiences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime = Field(sa_column=_ts(nullable=False))  # copied from post for the queue index
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ModerationEvent(SQLModel, table=True):
+    """Append-only: one row per state change, by a rule or a person."""
+
+    __tablename__ = "moderation_event"
+    __table_args__ = (Index("ix_moderation_event_post", "campaign", "post_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
+    actor: str = Field(max_length=100)  # "rule:<id>", "user:<name>" or "system"
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    rule: str | None = Field(default=None, max_length=64)
+    reason_de: str | None = Field(default=None, max_length=500)
+    reason_en: str | None = Field(default=None, max_length=500)
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Draft(SQLModel, table=True):
+    __tablename__ = "draft"
+    __table_args__ = (
+        UniqueConstraint("campaign", "post_id", "audience", "channel", name="uq_draft_target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64, index=True)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
+    audience: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="draft", max_length=16)  # draft | approved | discarded
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    edited_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Digest(SQLModel, table=True):
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("campaign", "week_start", name="uq_digest_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    week_start: date
+    html_path: str = Field(max_length=500)
+    text_path: str | None = Field(default=None, max_length=500)
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class JobRun(SQLModel, table=True):
+    """The run ledger: one row per job and slot (the scheduled time it belongs to)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_run_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=100)
+    slot: datetime = Field(sa_column=_ts(nullable=False))
+    status: str = Field(default="running", max_length=20)  # running | ok | failed | abandoned | partial
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    owner: str | None = Field(default=None, max_length=100)  # host:pid of the process
+    kind: str = Field(default="scheduled", max_length=16)  # scheduled | catchup | recovery | manual (migration 0002)
+    attempts: int = 0
+    retry_of: int | None = None  # the abandoned run this one re-runs
+
+
+class SourceState(SQLModel, table=True):
+    """Per source and hashtag: the resume cursor, the 'not before' time and the last outcome."""
+
+    __tablename__ = "source_state"
+
+    key: str = Field(primary_key=True, max_length=200)  # "<campaign>/<source id>/<hashtag>"
+    campaign: str = Field(max_length=64)
+    source_id: str = Field(max_length=100)
+    cursor: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    not_before: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_status: str | None = Field(default=None, max_length=40)
+    last_message: str | None = Field(default=None, sa_column=Column(Text))
+    last_run_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    requests_used: int = 0
+    posts_new: int = 0
+    posts_seen: int = 0
+    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(default="viewer", max_length=16)  # admin | moderator | viewer
+    language: str = Field(default="de", max_length=5)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

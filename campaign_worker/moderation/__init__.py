@@ -1,0 +1,1 @@
+"""Automatic moderation: rules that turn a post into a verdict, and the pipeline running them."""

@@ -1,0 +1,37 @@
+"""The whole pipeline in one call: import the campaigns' archive sources, moderate, compose
+drafts and render every week's digest. Used by `campaign-worker demo`; safe to repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .digest import RenderedDigest, render_week, weeks_with_posts
+from .drafts import compose
+from .importer import ImportSummary, import_archive, resolve_archive_path
+from .moderate import moderate
+
+
+@dataclass
+class DemoReport:
+    imports: dict[str, ImportSummary] = field(default_factory=dict)
+    moderation: dict = field(default_factory=dict)
+    drafts: dict = field(default_factory=dict)
+    digests: list[RenderedDigest] = field(default_factory=list)
+
+
+def run_demo(ws, on_progress: Callable[[int, int], None] | None = None) -> DemoReport:
+    report = DemoReport()
+    for campaign in ws.selected(None):
+        for source in campaign.sources:
+            if source.type == "archive" and source.enabled:
+                folder = resolve_archive_path(ws, source.path)
+                report.imports[f"{campaign.slug}/{source.id}"] = import_archive(
+                    ws, campaign.slug, folder, source_id=source.id, on_progress=on_progress
+                )
+    report.moderation = moderate(ws)
+    report.drafts = compose(ws)
+    for campaign in ws.selected(None):
+        for monday in weeks_with_posts(ws, campaign):
+            report.digests.append(render_week(ws, campaign, monday))
+    return report

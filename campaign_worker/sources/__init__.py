@@ -1,0 +1,1 @@
+"""Sources: everything that turns posts somewhere else into `ParsedPost`s."""

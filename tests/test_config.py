@@ -1,0 +1,101 @@
+"""Campaign files: the shipped examples are valid, and every kind of mistake is named clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign_worker.cli import main
+from campaign_worker.config import ConfigError, check_campaigns, fold_hashtag, load_campaigns, parse_campaign
+
+MINIMAL = """
+name = "Testkampagne"
+hashtags = ["#MeinHerzTrägtKrone"]
+[[audiences]]
+key = "fachkraefte"
+label = "Fachkräfte"
+"""
+
+
+def write(home, slug: str, text: str):
+    path = home.root / "config" / "campaigns" / f"{slug}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_campaigns_are_valid(home):
+    campaigns = load_campaigns(home)
+    assert {"siegen", "medizin-pflege"} <= set(campaigns)
+    siegen = campaigns["siegen"]
+    assert siegen.hashtags == ["meinherztraegtkrone"]
+    assert [a.key for a in siegen.audiences] == ["fachkraefte", "azubis", "familien"]
+    assert siegen.audience("azubis").tone == "du"
+    assert len(siegen.partners) == 11
+    assert "awo_siegen" in siegen.partner_accounts
+    pflege = campaigns["medizin-pflege"]
+    assert {"pflege", "studierende", "aerzte"} <= {a.key for a in pflege.audiences}
+
+
+def test_hashtags_fold_umlauts(home):
+    campaign = parse_campaign(write(home, "test", MINIMAL))
+    assert campaign.hashtags == ["meinherztraegtkrone"]
+    assert campaign.timezone == "Europe/Berlin"
+    assert fold_hashtag("#Südwestfalen") == "suedwestfalen"
+
+
+def test_user_file_overrides_shipped_one(home):
+    write(home, "siegen", MINIMAL.replace("Testkampagne", "Eigene Fassung"))
+    assert load_campaigns(home)["siegen"].name == "Eigene Fassung"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "\nfoo = 1\n", "foo: unknown key"),
+        (MINIMAL.replace('name = "Testkampagne"', ""), "name: required key is missing"),
+        ("name = 'x'\nhashtags = [\n", "not valid TOML"),
+        ('timezone = "Mars/Olympus"\n' + MINIMAL, "unknown time zone 'Mars/Olympus'"),
+        (MINIMAL.replace('"#MeinHerzTrägtKrone"', '"mein herz"'), "is not a hashtag"),
+        (MINIMAL + '[[audiences]]\nkey = "fachkraefte"\nlabel = "Doppelt"\n', "duplicate audience key: fachkraefte"),
+        (MINIMAL.replace('key = "fachkraefte"', 'key = "Fach Kräfte"'), "audiences.0.key"),
+        (MINIMAL + '[[sources]]\nid = "x"\ntype = "myspace"\n', "sources.0"),
+        (MINIMAL + "[moderation]\nauthor_daily_cap = 0\n", "moderation.author_daily_cap"),
+        (MINIMAL + '[digest]\nrecipients = ["kein-mailer"]\n', "digest.recipients.0"),
+    ],
+)
+def test_bad_files_name_the_key(home, text, expected):
+    path = write(home, "kaputt", text)
+    with pytest.raises(ConfigError) as caught:
+        parse_campaign(path)
+    assert caught.value.path == path
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_slug_must_match_file_name(home):
+    with pytest.raises(ConfigError, match="differs from the file name"):
+        parse_campaign(write(home, "eins", 'slug = "zwei"\n' + MINIMAL))
+
+
+def test_config_check_reports_every_bad_file_with_exit_code_2(home, capsys):
+    write(home, "kaputt", MINIMAL + "\nfoo = 1\n")
+    write(home, "auch-kaputt", "name = ")
+    code = main(["--home", str(home.root), "config", "check"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "kaputt.toml" in err and "auch-kaputt.toml" in err
+    assert "foo: unknown key" in err
+    assert "Traceback" not in out + err
+    assert "ok  siegen" in out  # the good files are still listed
+
+
+def test_config_check_passes_on_shipped_files(home, capsys):
+    assert main(["--home", str(home.root), "config", "check"]) == 0
+    assert "siegen" in capsys.readouterr().out
+
+
+def test_check_campaigns_collects_all_errors(home):
+    write(home, "a", "x = ")
+    write(home, "b", MINIMAL + "\nbar = 2\n")
+    campaigns, errors = check_campaigns(home)
+    assert {e.path.stem for e in errors} == {"a", "b"}
+    assert "siegen" in campaigns

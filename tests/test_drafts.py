@@ -1,0 +1,85 @@
+"""Drafts: per audience and channel, German copy in the right tone, within the platforms' limits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from campaign_worker.db import transaction
+from campaign_worker.drafts import Composer, compose, excerpt
+from campaign_worker.ingest import store_posts
+from campaign_worker.limits import grapheme_len, image_problems
+from campaign_worker.models import Draft
+from campaign_worker.queue import decide
+
+from .helpers import post
+
+
+def approve(ws, posts, campaign="siegen"):
+    result = store_posts(ws.engine, campaign, "test", posts)
+    with transaction(ws.engine) as connection:
+        decide(connection, campaign, list(result.post_ids.values()), "approved", "maria")
+    return result.post_ids
+
+
+def drafts_of(ws):
+    with ws.engine.connect() as connection:
+        return connection.execute(select(Draft.__table__).order_by(Draft.id)).all()
+
+
+def test_tone_follows_the_audience(sqlite_workspace):
+    siegen = sqlite_workspace.campaign("siegen")
+    composer = Composer(sqlite_workspace.home, siegen)
+    azubi = composer.compose(siegen.audience("azubis"), "instagram", "Erster Tag in der Ausbildung!", "lena", trusted=True)
+    profi = composer.compose(siegen.audience("fachkraefte"), "instagram", "Neues Team, neue Stelle.", "lena", trusted=True)
+    assert "Deine Ausbildung" in azubi.text and "Sie" not in azubi.text.split("\n")[0]
+    assert "finden Sie hier" in profi.text
+    assert azubi.text.endswith("#meinherztraegtkrone #siegen #siegerland")
+    assert azubi.problems == ()
+
+
+def test_hashtags_are_capped_and_folded(sqlite_workspace):
+    pflege = sqlite_workspace.campaign("medizin-pflege")
+    composed = Composer(sqlite_workspace.home, pflege).compose(pflege.audience("pflege"), "instagram", "Nachtschicht.", None, trusted=False)
+    assert composed.hashtags == ("medizinundpflege", "suedwestfalen", "pflege")
+    assert "@" not in composed.text and "unserer Community" in composed.text
+    assert any("Bildrechte" in p for p in composed.problems)
+
+
+def test_long_captions_are_cut_to_the_instagram_limit_counting_emoji_once(sqlite_workspace):
+    siegen = sqlite_workspace.campaign("siegen")
+    composer = Composer(sqlite_workspace.home, siegen)
+    caption = ("Siegen im Herbst 🍂 " * 400).strip()
+    composed = composer.compose(siegen.audience("familien"), "instagram", caption, "lena", trusted=True)
+    assert grapheme_len(composed.text) <= 2200
+    assert "Leben mit Familie in Siegen" in composed.text  # the call to action survives
+    assert grapheme_len("🍂👨‍👩‍👧") == 2
+
+
+def test_excerpt_drops_tags_and_mentions():
+    assert excerpt("Blick vom Siegberg @anna #meinherztraegtkrone #siegen") == "Blick vom Siegberg"
+
+
+def test_image_aspect_is_checked_for_instagram():
+    assert image_problems("instagram", 1080, 1350) == []
+    assert "Seitenverhältnis 0,56" in image_problems("instagram", 1080, 1920)[0]
+    assert image_problems("facebook", 1080, 1920) == []
+
+
+def test_compose_is_idempotent_and_keeps_edits(sqlite_workspace):
+    ids = approve(sqlite_workspace, [post(1, "Erster Ausbildungstag bei der AWO #meinherztraegtkrone", author="awo_siegen")])
+    first = compose(sqlite_workspace)
+    assert first["created"] == 3  # azubis on instagram, facebook, linkedin
+    rows = drafts_of(sqlite_workspace)
+    assert {(r.audience, r.channel) for r in rows} == {("azubis", c) for c in ("instagram", "facebook", "linkedin")}
+    assert all(r.problems == [] for r in rows)  # partner: no rights problem
+    with transaction(sqlite_workspace.engine) as connection:
+        connection.execute(Draft.__table__.update().where(Draft.id == rows[0].id).values(text="Von Hand", edited_by="maria"))
+    again = compose(sqlite_workspace, refresh=True)
+    assert again["created"] == 0 and again["refreshed"] == 2 and again["kept"] == 1
+    assert drafts_of(sqlite_workspace)[0].text == "Von Hand"
+    assert list(ids.values())
+
+
+def test_post_without_audience_keywords_gets_a_draft_for_every_audience(sqlite_workspace):
+    approve(sqlite_workspace, [post(2, "Abendrot über dem Krönchen")])
+    assert compose(sqlite_workspace, ["siegen"])["created"] == 9
