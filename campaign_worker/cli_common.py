@@ -14,8 +14,8 @@ from rich.console import Console
 from .home import resolve_home
 from .workspace import Workspace
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class UserError(Exception):

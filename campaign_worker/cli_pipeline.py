@@ -220,12 +220,12 @@ def queue_show(ctx: typer.Context, post: str = typer.Argument(...), campaign: st
     c = ws.campaign(campaign)
     post_id = resolve_post_id(ws, c.slug, post)
     with ws.engine.connect() as connection:
-        entry = connection.execute(select(CampaignPost, Post).join(Post, Post.id == CampaignPost.post_id)
-                                   .where(CampaignPost.campaign == c.slug, CampaignPost.post_id == post_id)).first()
-        if entry is None:
+        cp_row = connection.execute(select(CampaignPost.__table__).where(
+            CampaignPost.campaign == c.slug, CampaignPost.post_id == post_id)).first()
+        if cp_row is None:
             raise UserError(f"Beitrag {post} ist nicht in der Kampagne {c.slug}")
+        post_row = connection.execute(select(Post.__table__).where(Post.id == post_id)).one()
         events = history(connection, c.slug, post_id)
-    cp_row, post_row = entry
     if as_json:
         _print_json({"post_id": post_id, "state": cp_row.state, "author": post_row.author_username, "caption": post_row.caption,
                      "rule": cp_row.rule, "reason_de": cp_row.reason_de, "reason_en": cp_row.reason_en, "evidence": cp_row.evidence,

@@ -141,6 +141,7 @@ class DraftSettings(Strict):
 class DigestSettings(Strict):
     recipients: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list)
     highlights: int = Field(default=6, ge=0, le=50)
+    send_email: bool = Field(default=False, description="mail each new digest to the recipients (SMTP in worker.toml)")
 
 
 class Campaign(Strict):

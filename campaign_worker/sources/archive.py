@@ -141,6 +141,18 @@ def _read_post(
 ) -> tuple[ParsedPost, list[str]]:
     """The post stored in one metadata file, and messages for pictures that are missing."""
     document = _load_json(folder / name)
+    return parse_document(document, context, folder=folder, name=name, names=names)
+
+
+def parse_document(
+    document: Any,
+    context: InstaloaderContext,
+    *,
+    folder: Path = Path("."),
+    name: str = "post.json",
+    names: set[str] = frozenset(),
+) -> tuple[ParsedPost, list[str]]:
+    """One instaloader metadata document (already decoded JSON) → the post, plus missing-picture messages."""
     _check_post_structure(document, compressed=name.endswith(".xz"))
     try:
         post = instaloader.load_structure(context, document)
