@@ -91,6 +91,11 @@ def db_upgrade(ctx: typer.Context) -> None:
         console.print(f"Schema aktualisiert / schema upgraded: {before or 'leer/empty'} → {after}")
 
 
+# Typer ≥ 0.29 carries its own copy of click; older versions raise click's classes.
+_CLICK_ERRORS = tuple({c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"} | {click.ClickException})
+_EXITS = tuple({typer.Exit, click.exceptions.Exit})
+_ABORTS = tuple({typer.Abort, click.exceptions.Abort})
+
 AREAS = ("cli_pipeline", "cli_collect", "cli_web", "cli_scheduler")
 _registered: set[str] = set()
 
@@ -129,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=args, prog_name="campaign-worker", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except _ABORTS:
         err_console.print("Abgebrochen / aborted.")
         return 130
-    except click.ClickException as exc:
+    except _CLICK_ERRORS as exc:
         exc.show()
         return exc.exit_code
     except ConfigError as exc:

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from .cli_common import UserError, console, err_console, state
-from .db import transaction
+from .db import reading, transaction
 from .models import CampaignPost, Draft, Post
 from .post import MAX_CAPTION_CHARS
 
@@ -50,7 +50,7 @@ def resolve_post_id(ws, campaign: str, ref: str) -> int:
     query = select(Post.id).where(Post.external_id == external)
     if platform:
         query = query.where(Post.platform == platform)
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         ids = connection.execute(query).scalars().all()
     if len(ids) != 1:
         raise UserError(f"Beitrag {ref!r} nicht gefunden (Nummer, Shortcode oder plattform:id) / post not found")
@@ -194,7 +194,7 @@ def queue_list(
         raise UserError(f"--state: einer von {', '.join(STATES)} oder all")
     flt = QueueFilter(campaign=c.slug, state=None if state_ == "all" else state_, hashtag=hashtag, author=author, rule=rule,
                       source=source, audience=audience, since=_parse_day(since, "--since"), until=_parse_day(until, "--until"), text=search)
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         rows = list_entries(connection, flt, limit=limit)
     if as_json:
         _print_json([{k: rows_value(v) for k, v in r.items()} for r in rows])
@@ -219,7 +219,7 @@ def queue_show(ctx: typer.Context, post: str = typer.Argument(...), campaign: st
     ws = state(ctx).workspace()
     c = ws.campaign(campaign)
     post_id = resolve_post_id(ws, c.slug, post)
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         cp_row = connection.execute(select(CampaignPost.__table__).where(
             CampaignPost.campaign == c.slug, CampaignPost.post_id == post_id)).first()
         if cp_row is None:

@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import select, update
 
 from .config import ArchiveSource, Campaign, InstagramGraphSource, InstagramSource, MastodonSource, fold_hashtag
-from .db import insert_ignore, transaction
+from .db import insert_ignore, reading, transaction
 from .models import SourceState
 from .sources.http import RequestBudget, RetryPolicy, utcnow
 from .sources.run import HashtagRun
@@ -166,7 +166,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 def requests_last_hour(ws, campaign: Campaign, src) -> int:
     """Requests this source made in the last hour, over all its hashtags."""
     cutoff = time.time() - HOUR
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         rows = connection.execute(
             select(state_table.c.extra).where(state_table.c.campaign == campaign.slug, state_table.c.source_id == src.id)
         )
@@ -423,7 +423,7 @@ _RUNNERS = {
 
 def source_states(ws, campaigns: list[str] | None = None) -> list[tuple[Campaign, Any, list[dict]]]:
     """Every configured source with its state rows, for listing."""
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         rows = [dict(r._mapping) for r in connection.execute(select(state_table).order_by(state_table.c.key))]
     listing = []
     for campaign in ws.selected(campaigns):

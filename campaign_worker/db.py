@@ -55,7 +55,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only connections (execution option read_only=True) begin deferred: in WAL mode they never wait for a writer.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -87,6 +88,15 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction (BEGIN IMMEDIATE on SQLite); commits or rolls back as a whole."""
     with engine.begin() as connection:
         yield connection
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (use it as a context manager).
+
+    On SQLite it begins deferred, so in WAL mode it never waits for a writer; every other
+    transaction begins IMMEDIATE. Writes go through `transaction`.
+    """
+    return engine.connect().execution_options(read_only=True)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import and_, func, select
 
 from .config import Campaign
-from .db import transaction, upsert
+from .db import reading, transaction, upsert
 from .drafts import excerpt
 from .models import CampaignPost, Digest, Draft, Media, Post, PostMedia, utcnow
 from .queue import STATE_LABELS, STATES
@@ -89,7 +89,7 @@ def gather(ws, campaign: Campaign, monday: date) -> DigestContent:
     start, end = week_bounds(campaign, monday)
     in_week = and_(cp.c.campaign == campaign.slug, cp.c.posted_at >= start, cp.c.posted_at < end)
     partners = campaign.partner_accounts
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         by_state = dict.fromkeys(STATES, 0)
         by_state.update({s: n for s, n in connection.execute(select(cp.c.state, func.count()).where(in_week).group_by(cp.c.state))})
         approved = [
@@ -219,7 +219,7 @@ def render_week(ws, campaign: Campaign, monday: date) -> RenderedDigest:
 
 
 def _write_index(ws, campaign: Campaign) -> None:
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         rows = [dict(r._mapping) for r in connection.execute(
             select(digest_table.c.week_start, digest_table.c.counts).where(digest_table.c.campaign == campaign.slug)
             .order_by(digest_table.c.week_start.desc()))]
@@ -250,7 +250,7 @@ def build_email(ws, campaign: Campaign, monday: date, sender: str) -> EmailMessa
 
 def weeks_with_posts(ws, campaign: Campaign) -> list[date]:
     """Mondays of every week in which the campaign has posts (campaign time)."""
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         first, last = connection.execute(select(func.min(cp.c.posted_at), func.max(cp.c.posted_at)).where(cp.c.campaign == campaign.slug)).one()
     if first is None:
         return []
@@ -270,7 +270,7 @@ def render_due(ws, campaigns: list[str] | None = None, *, now: datetime | None =
 
     def one(campaign: Campaign) -> dict:
         monday = last_complete_week(campaign, now)
-        with ws.engine.connect() as connection:
+        with reading(ws.engine) as connection:
             exists = connection.execute(select(digest_table.c.id).where(digest_table.c.campaign == campaign.slug,
                                                                         digest_table.c.week_start == monday)).first()
         if exists:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, select, update
 
 from .audiences import guess_audiences
 from .config import Audience, Campaign, fold_hashtag
-from .db import insert_ignore, transaction
+from .db import insert_ignore, reading, transaction
 from .limits import CHANNELS, cut, grapheme_len, image_problems
 from .models import CampaignPost, Draft, Media, Post, PostMedia, utcnow
 from .templating import make_environment
@@ -118,7 +118,7 @@ def _approved_posts(connection, campaign: Campaign) -> list[dict]:
 def compose_campaign(ws, campaign: Campaign, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
     composer = Composer(ws.home, campaign)
     trusted_accounts = campaign.partner_accounts | {a.lower() for a in campaign.own_accounts}
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         posts = _approved_posts(connection, campaign)
         existing = {
             (r.post_id, r.audience, r.channel): (r.status, r.edited_by)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .db import transaction
+from .db import reading, transaction
 from .ingest import attach_media, missing_media, store_posts
 from .post import ParsedPost
 
@@ -64,7 +64,7 @@ def import_posts(
         return summary
     refs = {(p.platform, p.external_id): {m.position: m for m in p.media} for p in posts}
     key_of = {post_id: tuple(key.split(":", 1)) for key, post_id in result.post_ids.items()}
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         todo = missing_media(connection, result.post_ids.values())
     for done, row in enumerate(todo, 1):
         if should_stop():

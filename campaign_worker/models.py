@@ -107,7 +107,10 @@ class CampaignPost(SQLModel, table=True):
     """A post's place in one campaign: its moderation state and the last reason."""
 
     __tablename__ = "campaign_post"
-    __table_args__ = (Index("ix_campaign_post_queue", "campaign", "state", "posted_at", "post_id"),)
+    __table_args__ = (
+        Index("ix_campaign_post_queue", "campaign", "state", "posted_at", "post_id"),
+        Index("ix_campaign_post_recent", "campaign", "posted_at", "post_id"),
+    )
 
     campaign: str = Field(primary_key=True, max_length=64)
     post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")

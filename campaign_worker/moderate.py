@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from .audiences import guess_audiences
 from .config import Campaign
-from .db import transaction
+from .db import reading, transaction
 from .models import CampaignPost, Media, Post, PostMedia, utcnow
 from .moderation.engine import Moderator, Outcome
 from .moderation.verdict import Candidate
@@ -70,7 +70,7 @@ def _candidates(connection: Connection, where, order_oldest_first: bool = True) 
 def evaluate_post(ws, campaign: Campaign, post_id: int) -> tuple[Candidate, Outcome]:
     """The rules' verdicts on one stored post, with the campaign's other posts as history; stores nothing."""
     moderator = Moderator(campaign, ws.home)
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         target = list(_candidates(connection, [cp.c.campaign == campaign.slug, post.c.id == post_id]))
         if not target:
             raise LookupError(f"Beitrag {post_id} ist nicht in der Kampagne {campaign.slug!r}")
@@ -92,7 +92,7 @@ def moderate_campaign(ws, campaign: Campaign, *, recheck: bool = False, should_s
     else:
         known = [cp.c.campaign == campaign.slug, cp.c.state != "new"]
         todo = [cp.c.campaign == campaign.slug, cp.c.state == "new"]
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         for candidate, _ in _candidates(connection, known + [cp.c.posted_at >= since]):
             moderator.remember(candidate)
         work = list(_candidates(connection, todo))

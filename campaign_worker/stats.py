@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from .db import reading
 from .models import Digest, Draft, Media, ModerationEvent, Post
 from .queue import counts as queue_counts
 
 
 def collect_stats(ws) -> dict:
-    with ws.engine.connect() as connection:
+    with reading(ws.engine) as connection:
         states = queue_counts(connection)
         drafts = {
             (campaign, status): n

@@ -26,6 +26,7 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
+from ..db import reading
 from ..models import SourceState
 from ..post import MediaRef, ParsedPost, make_post
 from .http import JsonClient, RequestBudget, RetryPolicy, not_before_after, utcnow
@@ -153,7 +154,7 @@ def queried_hashtags(run: HashtagRun, account: str) -> dict[str, float]:
     cutoff = time.time() - QUOTA_WINDOW.total_seconds()
     found: dict[str, float] = {}
     table = SourceState.__table__
-    with run.ws.engine.connect() as connection:
+    with reading(run.ws.engine) as connection:
         for key, extra in connection.execute(select(table.c.key, table.c.extra)):
             graph = (extra or {}).get("graph") or {}
             if graph.get("account") == account and graph.get("queried_at", 0) >= cutoff and graph.get("hashtag"):

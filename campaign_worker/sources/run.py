@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from sqlalchemy import select, update
 
-from ..db import transaction
+from ..db import reading, transaction
 from ..models import CampaignPost, Post, SourceState
 from ..post import ParsedPost
 from .http import RequestBudget, RetryPolicy
@@ -78,7 +78,7 @@ class HashtagRun:
             .join(member, member.c.post_id == post.c.id)
             .where(post.c.platform == platform, post.c.external_id.in_(ids), member.c.campaign == self.campaign.slug)
         )
-        with self.ws.engine.connect() as connection:
+        with reading(self.ws.engine) as connection:
             return {row.external_id for row in connection.execute(query)}
 
     def store(self, posts: list[ParsedPost]) -> None:

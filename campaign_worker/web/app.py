@@ -1,0 +1,214 @@
+"""The web application: `create_app(workspace_or_home)` wires sessions, headers, templates and routes.
+
+Templates are looked up through the home's `templates/` search path, so a user's
+`templates/web/queue.html` replaces the shipped one. Nothing here starts a scheduler: the web
+process only reads and records decisions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from ..home import Home
+from ..queue import STATE_LABELS, STATES
+from ..workspace import Workspace
+from .auth import CSRF_FIELD, LoginRequired, LoginThrottle, csrf_token, current_account
+from .queueview import CountsCache
+from .i18n import LANGUAGES, as_aware_utc, format_day, format_number, format_time, pick_language, translations
+
+SECRET_ENV = "CAMPAIGN_WORKER_WEB_SECRET"
+SESSION_COOKIE = "cw_session"
+SESSION_MAX_AGE = 12 * 3600
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response; a route may set a stricter one itself."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                if b"cache-control" not in present and not scope["path"].startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def session_secret(home: Home, secret: str | None) -> str:
+    """The explicit secret, else $CAMPAIGN_WORKER_WEB_SECRET, else one kept in data/web-secret (0600)."""
+    if secret:
+        return secret
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    path = home.data_dir / "web-secret"
+    if path.exists():
+        return path.read_text().strip()
+    home.ensure_dirs()
+    value = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value)
+    return value
+
+
+class Renderer:
+    """One Jinja2 environment per language, with German/English gettext and Babel filters."""
+
+    def __init__(self, home: Home):
+        self.home = home
+        self._environments: dict[str, Environment] = {}
+
+    def environment(self, language: str) -> Environment:
+        if language not in self._environments:
+            env = Environment(
+                loader=FileSystemLoader([str(p) for p in self.home.search_path("templates")]),
+                autoescape=select_autoescape(default=True, default_for_string=True),
+                extensions=["jinja2.ext.i18n"],
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_gettext_translations(translations(language), newstyle=True)
+            env.filters["dt"] = lambda value, style="medium": format_time(value, language, style)
+            env.filters["day"] = lambda value, style="medium": format_day(value, language, style)
+            env.filters["num"] = lambda value: format_number(value, language)
+            env.filters["iso"] = lambda value: as_aware_utc(value).isoformat() if value else ""
+            env.globals.update(
+                STATES=STATES,
+                state_label=lambda state: STATE_LABELS[language].get(state, state),
+                quote=lambda value: quote(str(value), safe=""),
+                LANGUAGES=LANGUAGES,
+            )
+            self._environments[language] = env
+        return self._environments[language]
+
+    def page(self, request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
+        language = request_language(request)
+        account = current_account(request)
+        values = {
+            "request": request,
+            "user": account,
+            "lang": language,
+            "csrf_token": csrf_token(request),
+            "csrf_field": CSRF_FIELD,
+            "flash": request.session.pop("flash", None),
+            "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        }
+        values.update(context or {})
+        html = self.environment(language).get_template(name).render(values)
+        return HTMLResponse(html, status_code=status)
+
+
+def request_language(request: Request) -> str:
+    chosen = request.session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    account = current_account(request)
+    return pick_language(account.language if account else None)
+
+
+def flash(request: Request, message: str) -> None:
+    request.session["flash"] = message[:300]
+
+
+def local_path(target: str | None, default: str = "/queue") -> str:
+    """Only same-site paths are redirect targets (no //host or scheme)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or "\n" in target or "\r" in target:
+        return default
+    return target
+
+
+def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secret: str | None = None,
+               secure_cookies: bool = False, throttle: LoginThrottle | None = None,
+               counts_ttl: float = 15.0) -> FastAPI:
+    """The moderation web app for one workspace (or a home, opened and migrated here)."""
+    workspace = workspace_or_home if isinstance(workspace_or_home, Workspace) else Workspace.open(workspace_or_home)
+    app = FastAPI(
+        title="campaign-worker",
+        summary="Moderationswarteschlange / moderation queue API",
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # the interactive docs load scripts from a CDN
+        redoc_url=None,
+    )
+    app.state.workspace = workspace
+    app.state.renderer = Renderer(workspace.home)
+    app.state.throttle = throttle or LoginThrottle()
+    app.state.counts = CountsCache(ttl=counts_ttl)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(workspace.home, secret),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from . import api, pages
+
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    _install_error_pages(app)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired):
+        return RedirectResponse("/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe=""), status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return request.app.state.renderer.page(request, "web/error.html", {"status": exc.status_code, "detail": exc.detail}, status=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        if _is_api(request):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return request.app.state.renderer.page(request, "web/error.html", {"status": 400, "detail": fields}, status=400)

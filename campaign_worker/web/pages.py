@@ -1,0 +1,366 @@
+"""The HTML pages. Every page works without JavaScript: forms post, the server redirects back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import desc, func, select, update
+
+from .. import queue
+from ..db import transaction
+from ..models import Digest, Draft, JobRun, Media, Post, SourceState, User, utcnow
+from ..users import Account, authenticate
+from .app import flash, local_path, request_language
+from .auth import FormGuard, PageGuard, check_csrf, start_session
+from .i18n import LANGUAGES, gettext_for
+from .queueview import FilterError, caption_html, load_entry, load_page, parse_query
+from .reading import reading
+
+router = APIRouter(include_in_schema=False)
+viewer = PageGuard("viewer")
+moderator_form = FormGuard("moderator")
+
+ACTIONS = {"approve": "approved", "reject": "rejected", "later": "later", "pending": "pending"}
+DRAFT_STATUSES = ("draft", "approved", "discarded")
+MAX_DRAFT_CHARS = 63_206  # the longest any channel takes (Facebook)
+THUMB_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+draft_table = Draft.__table__
+digest_table = Digest.__table__
+job_table = JobRun.__table__
+source_table = SourceState.__table__
+media_table = Media.__table__
+post_table = Post.__table__
+user_table = User.__table__
+
+
+def _ws(request: Request):
+    return request.app.state.workspace
+
+
+def _render(request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
+    return request.app.state.renderer.page(request, name, context, status)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+# --- signing in and out ---------------------------------------------------------------
+
+@router.get("/")
+def index() -> RedirectResponse:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/queue"):
+    return _render(request, "web/login.html", {"next": local_path(next)})
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/queue"),
+          csrf_token: str = Form("")):
+    check_csrf(request, csrf_token)
+    _ = gettext_for(request_language(request))
+    throttle = request.app.state.throttle
+    name, address = username.strip().lower()[:64], _client(request)
+    wait = throttle.wait_seconds(name, address)
+    if wait:
+        message = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": max(1, round(wait / 60))}
+        return _render(request, "web/login.html", {"next": local_path(next), "error": message, "username": name}, status=429)
+    account = authenticate(_ws(request).engine, name, password)
+    if account is None:
+        throttle.failed(name, address)
+        return _render(request, "web/login.html", {"next": local_path(next), "error": _("Unknown user name or wrong password."),
+                                                    "username": name}, status=401)
+    throttle.succeeded(name, address)
+    with reading(_ws(request).engine) as connection:
+        password_hash = connection.execute(select(user_table.c.password_hash).where(user_table.c.id == account.id)).scalar_one()
+    start_session(request, account, password_hash)
+    return RedirectResponse(local_path(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: str = Form("")):
+    check_csrf(request, csrf_token)
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/lang")
+def switch_language(request: Request, lang: str = Form("de"), next: str = Form("/queue"), csrf_token: str = Form("")):
+    check_csrf(request, csrf_token)
+    if lang in LANGUAGES:
+        request.session["lang"] = lang
+    return RedirectResponse(local_path(next), status_code=303)
+
+
+# --- the queue -------------------------------------------------------------------------
+
+@router.get("/queue")
+def queue_page(request: Request, account: Account = Depends(viewer)):
+    ws = _ws(request)
+    try:
+        query = parse_query(request.query_params, ws.campaigns)
+    except FilterError as exc:
+        _ = gettext_for(request_language(request))
+        raise HTTPException(400, detail=_("Filter not understood: %(field)s") % {"field": str(exc)}) from None
+    with reading(ws.engine) as connection:
+        entries, next_token = load_page(connection, query)
+        counts = request.app.state.counts.get(connection, query.campaign)
+    for entry in entries:
+        entry["caption_html"] = caption_html(entry["caption"], query.campaign)
+    campaign = ws.campaigns[query.campaign]
+    return _render(request, "web/queue.html", {
+        "query": query,
+        "entries": entries,
+        "next_url": query.url(after=next_token) if next_token else None,
+        "first_url": query.url() if query.after else None,
+        "counts": counts,
+        "campaign": campaign,
+        "campaigns": ws.campaigns,
+        "audience_labels": {a.key: (a.label_en or a.label) if request_language(request) == "en" else a.label for a in campaign.audiences},
+        "can_decide": account.may("moderator"),
+        "state_labels": {state: queue.STATE_LABELS[request_language(request)][state] for state in queue.STATES},
+        "js_texts": _script_texts(request),
+    })
+
+
+def _script_texts(request: Request) -> dict[str, str]:
+    _ = gettext_for(request_language(request))
+    return {"reason": _("Reason for rejecting"), "done": _("Saved."), "undone": _("Undone."), "failed": _("Not saved:"),
+            "decided_by": _("Decided by")}
+
+
+@router.post("/queue/action")
+def queue_action(request: Request, account: Account = Depends(moderator_form), campaign: str = Form(...),
+                 action: str = Form(...), post_ids: list[int] = Form([]), reason: str = Form(""), back: str = Form("/queue")):
+    ws = _ws(request)
+    _ = gettext_for(request_language(request))
+    if campaign not in ws.campaigns:
+        raise HTTPException(400, detail=_("Unknown campaign."))
+    if not post_ids:
+        flash(request, _("Nothing selected."))
+        return RedirectResponse(local_path(back), status_code=303)
+    if action not in ACTIONS and action != "undo":
+        raise HTTPException(400, detail=_("Unknown action."))
+    try:
+        with transaction(ws.engine) as connection:
+            if action == "undo":
+                changes = [queue.undo(connection, campaign, post_id, account.username) for post_id in dict.fromkeys(post_ids)]
+            else:
+                changes = queue.decide(connection, campaign, post_ids, ACTIONS[action], account.username, reason or None)
+    except queue.QueueError as exc:
+        flash(request, str(exc))
+        return RedirectResponse(local_path(back), status_code=303)
+    request.app.state.counts.apply(campaign, changes)
+    flash(request, _("%(count)s post(s) changed.") % {"count": len(changes)})
+    return RedirectResponse(local_path(back), status_code=303)
+
+
+@router.get("/posts/{campaign}/{post_id}")
+def post_page(request: Request, campaign: str, post_id: int, account: Account = Depends(viewer)):
+    ws = _ws(request)
+    if campaign not in ws.campaigns:
+        raise HTTPException(404)
+    with reading(ws.engine) as connection:
+        history = queue.history(connection, campaign, post_id)
+        entry = load_entry(connection, campaign, post_id)
+    if entry is None:
+        raise HTTPException(404)
+    entry["caption_html"] = caption_html(entry["caption"], campaign)
+    return _render(request, "web/post.html", {"entry": entry, "history": history, "campaign": ws.campaigns[campaign],
+                                              "can_decide": account.may("moderator")})
+
+
+@router.get("/media/{sha256}/thumb")
+def thumbnail(request: Request, sha256: str, account: Account = Depends(viewer)):
+    if not SHA256_RE.match(sha256):
+        raise HTTPException(404)
+    ws = _ws(request)
+    with reading(ws.engine) as connection:
+        row = connection.execute(select(media_table.c.thumb_path, media_table.c.status).where(media_table.c.sha256 == sha256)).first()
+    if row is None or row.status != "ok" or not row.thumb_path:
+        raise HTTPException(404)
+    root = ws.home.media_dir.resolve()
+    path = (root / row.thumb_path).resolve()
+    content_type = THUMB_TYPES.get(path.suffix.lower())
+    if content_type is None or not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+@router.get("/drafts")
+def drafts_page(request: Request, campaign: str = "", status: str = "", account: Account = Depends(viewer)):
+    ws = _ws(request)
+    query = select(draft_table).order_by(desc(draft_table.c.updated_at), desc(draft_table.c.id)).limit(200)
+    if campaign:
+        query = query.where(draft_table.c.campaign == campaign)
+    if status:
+        query = query.where(draft_table.c.status == status)
+    with reading(ws.engine) as connection:
+        drafts = [dict(r._mapping) for r in connection.execute(query)]
+    return _render(request, "web/drafts.html", {"drafts": drafts, "campaigns": ws.campaigns, "campaign": campaign,
+                                                "status": status, "statuses": DRAFT_STATUSES})
+
+
+def _draft(request: Request, draft_id: int) -> dict:
+    with reading(_ws(request).engine) as connection:
+        row = connection.execute(select(draft_table).where(draft_table.c.id == draft_id)).first()
+    if row is None:
+        raise HTTPException(404)
+    return dict(row._mapping)
+
+
+@router.get("/drafts/{draft_id}")
+def draft_page(request: Request, draft_id: int, account: Account = Depends(viewer)):
+    draft = _draft(request, draft_id)
+    with reading(_ws(request).engine) as connection:
+        source = connection.execute(select(post_table.c.caption, post_table.c.author_username)
+                                    .where(post_table.c.id == draft["post_id"])).first()
+    return _render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
+                                               "can_edit": account.may("moderator"), "max_chars": MAX_DRAFT_CHARS})
+
+
+@router.post("/drafts/{draft_id}")
+def draft_save(request: Request, draft_id: int, account: Account = Depends(moderator_form), text: str = Form(...)):
+    _ = gettext_for(request_language(request))
+    _draft(request, draft_id)
+    text = text.replace("\r\n", "\n").strip()
+    if not text or len(text) > MAX_DRAFT_CHARS:
+        raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": MAX_DRAFT_CHARS})
+    with transaction(_ws(request).engine) as connection:
+        connection.execute(update(draft_table).where(draft_table.c.id == draft_id)
+                           .values(text=text, edited_by=account.username, updated_at=utcnow()))
+    flash(request, _("Draft saved."))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+@router.post("/drafts/{draft_id}/status")
+def draft_status(request: Request, draft_id: int, account: Account = Depends(moderator_form), status: str = Form(...)):
+    _ = gettext_for(request_language(request))
+    if status not in DRAFT_STATUSES:
+        raise HTTPException(400, detail=_("Unknown status."))
+    _draft(request, draft_id)
+    with transaction(_ws(request).engine) as connection:
+        connection.execute(update(draft_table).where(draft_table.c.id == draft_id)
+                           .values(status=status, edited_by=account.username, updated_at=utcnow()))
+    flash(request, _("Status changed."))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
+# --- digests -----------------------------------------------------------------------------
+
+@router.get("/digests")
+def digests_page(request: Request, account: Account = Depends(viewer)):
+    with reading(_ws(request).engine) as connection:
+        digests = [dict(r._mapping) for r in connection.execute(
+            select(digest_table).order_by(desc(digest_table.c.week_start), digest_table.c.campaign).limit(500))]
+    return _render(request, "web/digests.html", {"digests": digests, "campaigns": _ws(request).campaigns})
+
+
+def _digest(request: Request, digest_id: int) -> dict:
+    with reading(_ws(request).engine) as connection:
+        row = connection.execute(select(digest_table).where(digest_table.c.id == digest_id)).first()
+    if row is None:
+        raise HTTPException(404)
+    return dict(row._mapping)
+
+
+def digest_file(request: Request, digest: dict) -> Path | None:
+    """The stored HTML file, only if it lies inside the project's data folder."""
+    home = _ws(request).home
+    root = home.data_dir.resolve()
+    candidate = Path(digest["html_path"])
+    path = (candidate if candidate.is_absolute() else home.output_dir / candidate).resolve()
+    if not path.is_relative_to(root) or not path.is_file() or path.suffix.lower() not in (".html", ".htm"):
+        return None
+    return path
+
+
+@router.get("/digests/{digest_id}")
+def digest_page(request: Request, digest_id: int, account: Account = Depends(viewer)):
+    digest = _digest(request, digest_id)
+    return _render(request, "web/digest.html", {"digest": digest, "available": digest_file(request, digest) is not None})
+
+
+# The stored digest is shown in a sandboxed frame of its own: no scripts, no forms, no remote
+# loads; only inline styles (mail HTML needs them) and local or inline images.
+DIGEST_POLICY = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; "
+                 "form-action 'none'; frame-ancestors 'self'; sandbox")
+
+
+@router.get("/digests/{digest_id}/html")
+def digest_html(request: Request, digest_id: int, account: Account = Depends(viewer)):
+    path = digest_file(request, _digest(request, digest_id))
+    if path is None:
+        raise HTTPException(404)
+    return Response(path.read_bytes(), media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": DIGEST_POLICY, "X-Frame-Options": "SAMEORIGIN"})
+
+
+# --- operations ------------------------------------------------------------------------------
+
+@router.get("/health")
+def health_page(request: Request, account: Account = Depends(viewer)):
+    with reading(_ws(request).engine) as connection:
+        latest_ids = select(func.max(job_table.c.id)).group_by(job_table.c.job)
+        latest = [dict(r._mapping) for r in connection.execute(
+            select(job_table).where(job_table.c.id.in_(latest_ids)).order_by(job_table.c.job))]
+        recent = [dict(r._mapping) for r in connection.execute(select(job_table).order_by(desc(job_table.c.id)).limit(50))]
+        sources = [dict(r._mapping) for r in connection.execute(select(source_table).order_by(source_table.c.key))]
+    planned = planned_jobs(_ws(request))
+    names = sorted(set(planned) | {row["job"] for row in latest})
+    jobs = [{"name": name, "plan": planned.get(name), "last": next((r for r in latest if r["job"] == name), None)} for name in names]
+    return _render(request, "web/health.html", {"jobs": jobs, "recent": recent, "sources": sources})
+
+
+def planned_jobs(ws) -> dict[str, dict]:
+    """job name → schedule text, enabled flag and next planned time, from the job files."""
+    try:
+        from ..jobspec import check_jobs
+    except ImportError:  # the scheduler's area is optional for the web UI
+        return {}
+    try:
+        jobs, _errors = check_jobs(ws.home)  # broken files are reported by `config check`
+    except Exception:
+        return {}
+    now = utcnow()
+    planned = {}
+    for job in jobs:
+        try:
+            upcoming = job.next_slot(now) if job.enabled else None
+        except Exception:
+            upcoming = None
+        planned[job.name] = {"when": job.describe_when(), "enabled": job.enabled, "next": upcoming}
+    return planned
+
+
+@router.get("/campaigns")
+def campaigns_page(request: Request, account: Account = Depends(viewer)):
+    ws = _ws(request)
+    with reading(ws.engine) as connection:
+        counts = {slug: request.app.state.counts.get(connection, slug) for slug in ws.campaigns}
+        drafts = {}
+        for slug, status, n in connection.execute(
+            select(draft_table.c.campaign, draft_table.c.status, func.count()).group_by(draft_table.c.campaign, draft_table.c.status)
+        ):
+            drafts.setdefault(slug, {})[status] = n
+        digests = {slug: week for slug, week in connection.execute(
+            select(digest_table.c.campaign, func.max(digest_table.c.week_start)).group_by(digest_table.c.campaign))}
+    overview = [
+        {"campaign": c, "counts": counts.get(slug, dict.fromkeys(queue.STATES, 0)), "drafts": drafts.get(slug, {}),
+         "last_digest": digests.get(slug)}
+        for slug, c in sorted(ws.campaigns.items())
+    ]
+    return _render(request, "web/campaigns.html", {"overview": overview})
