@@ -1,0 +1,78 @@
+"""The moderation job and its CLI: run, explain, dry-run, recheck, human precedence."""
+
+from __future__ import annotations
+
+import json
+
+from campaign_worker.cli import main
+from campaign_worker.db import transaction
+from campaign_worker.ingest import store_posts
+from campaign_worker.moderate import moderate
+from campaign_worker.queue import decide
+from campaign_worker.stats import collect_stats
+
+from .helpers import post
+
+SPAM = "💰💰 Verdiene 5000€ pro Woche mit Bitcoin Trading!! DM for promo, Link in Bio 🚀 #meinherztraegtkrone"
+
+
+def seed(ws):
+    return store_posts(ws.engine, "siegen", "test", [
+        post(1, SPAM, author="crypto_king_99"),
+        post(2, "Erster Tag der Ausbildung bei der AWO 🎉 #meinherztraegtkrone", author="awo_siegen"),
+        post(3, "Abendspaziergang am Schwanenteich #meinherztraegtkrone", author="lena.sgn"),
+    ]).post_ids
+
+
+def test_rules_decide_new_posts_and_never_touch_them_again(sqlite_workspace):
+    ids = seed(sqlite_workspace)
+    result = moderate(sqlite_workspace, ["siegen"])
+    assert (result["rejected"], result["approved"], result["pending"]) == (1, 1, 1)
+    assert moderate(sqlite_workspace, ["siegen"])["evaluated"] == 0
+    with transaction(sqlite_workspace.engine) as connection:
+        decide(connection, "siegen", [ids["instagram:C00001"]], "approved", "maria")
+    recheck = moderate(sqlite_workspace, ["siegen"], recheck=True)
+    assert recheck["evaluated"] == 2  # the person's decision is not even looked at
+    states = collect_stats(sqlite_workspace)["campaigns"]["siegen"]["states"]
+    assert (states["approved"], states["rejected"], states["pending"]) == (2, 0, 1)
+
+
+def test_explain_shows_every_rule_and_the_evidence(sqlite_workspace, capsys):
+    ids = seed(sqlite_workspace)
+    moderate(sqlite_workspace, ["siegen"])
+    home = str(sqlite_workspace.home.root)
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--explain", str(ids["instagram:C00001"])]) == 0
+    out = capsys.readouterr().out
+    assert "ABLEHNEN (spam.phrase)" in out
+    for rule in ("Gesperrtes Konto", "Partnerkonto", "Sperrliste", "Spam", "Duplikat", "Tageslimit", "Sprache"):
+        assert rule in out
+    assert "Fundstellen: DM for promo" in out
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--explain", "C00003", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.startswith("Result: REVIEW (default)")
+
+
+def test_dry_run_prints_one_json_line_per_post_and_stores_nothing(sqlite_workspace, tmp_path, capsys):
+    lines = [
+        {"id": "a", "caption": SPAM, "author": "crypto_king_99"},
+        {"id": "b", "caption": "Team-Event im Schlosspark", "author": "awo_siegen"},
+        {"id": "c", "caption": "Klassentreffen am Giersberg", "author": "tom", "hashtags": ["meinherztraegtkrone"]},
+    ]
+    source = tmp_path / "posts.jsonl"
+    source.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n", encoding="utf-8")
+    home = str(sqlite_workspace.home.root)
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["decision"]) for r in results] == [("a", "reject"), ("b", "approve"), ("c", "review")]
+    assert all(r["rule"] and r["reason"] for r in results)
+    assert collect_stats(sqlite_workspace)["posts"] == 0
+
+
+def test_dry_run_names_the_bad_line(sqlite_workspace, tmp_path, capsys):
+    source = tmp_path / "posts.jsonl"
+    source.write_text('{"id": "a", "caption": "ok"}\nkein json\n', encoding="utf-8")
+    home = str(sqlite_workspace.home.root)
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "Zeile 2" in err and "Traceback" not in err
+    assert main(["--home", home, "moderate", "--dry-run", "--input", str(source)]) == 2
+    assert "--campaign" in capsys.readouterr().err
