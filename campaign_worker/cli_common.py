@@ -6,6 +6,7 @@ from `cli`, so that any of them can be imported on its own.
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
@@ -14,8 +15,9 @@ from rich.console import Console
 from .home import resolve_home
 from .workspace import Workspace
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
 class UserError(Exception):

@@ -388,7 +388,11 @@ def stats_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
     data = collect_stats(state(ctx).workspace())
     if as_json:
         _print_json(data)
-        return
+    else:
+        _print_stats(data)
+
+
+def _print_stats(data: dict) -> None:
     table = Table("Kampagne", "Beiträge", "neu", "offen", "freigegeben", "abgelehnt", "später", "Entwürfe", "Überblicke")
     for slug, c in data["campaigns"].items():
         s = c["states"]
@@ -413,8 +417,13 @@ def demo_cmd(ctx: typer.Context) -> None:
     console.print("Wochenüberblicke:")
     for rendered in report.digests:
         console.print(f"  {rendered.campaign} Woche ab {rendered.week_start:%d.%m.%Y}: {rendered.html_path}", markup=False)
+    from .stats import collect_stats
+
+    _print_stats(collect_stats(ws))
     console.print(f"Datenbank: {ws.home.database_url}", markup=False)
-    console.print("Moderationsliste ansehen: campaign-worker --home " + str(ws.home.root) + " queue list --campaign siegen", markup=False)
+    home = f"--home {ws.home.root}"
+    console.print(f"Weiter / next:\n  campaign-worker {home} queue list --campaign siegen\n"
+                  f"  campaign-worker {home} users add maria --role moderator && campaign-worker {home} serve", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -83,3 +83,16 @@ def test_compose_is_idempotent_and_keeps_edits(sqlite_workspace):
 def test_post_without_audience_keywords_gets_a_draft_for_every_audience(sqlite_workspace):
     approve(sqlite_workspace, [post(2, "Abendrot über dem Krönchen")])
     assert compose(sqlite_workspace, ["siegen"])["created"] == 9
+
+
+def test_every_template_keeps_its_paragraphs(sqlite_workspace):
+    for slug in ("siegen", "medizin-pflege"):
+        campaign = sqlite_workspace.campaign(slug)
+        composer = Composer(sqlite_workspace.home, campaign)
+        for audience in campaign.audiences:
+            for channel in ("instagram", "linkedin"):
+                text = composer.compose(audience, channel, "Ein schöner Tag.", "lena", trusted=True).text
+                paragraphs = text.split("\n\n")
+                assert len(paragraphs) == 4, (slug, audience.key, channel, text)
+                assert paragraphs[1].startswith("„Ein schöner Tag.“")
+                assert audience.cta_text in paragraphs[2]
