@@ -381,6 +381,33 @@ def digest_render(
             console.print(f"{c.slug} {rendered.week_start:%d.%m.%Y}: {rendered.counts['collected']} Beiträge → {rendered.html_path}", markup=False)
 
 
+@digest_app.command("send")
+def digest_send(
+    ctx: typer.Context,
+    campaign: str = typer.Option(..., "--campaign", "-c"),
+    week: Optional[str] = typer.Option(None, "--week", help="Ein Tag der Woche, JJJJ-MM-TT; ohne: letzte volle Woche."),
+) -> None:
+    """Wochenüberblick per E-Mail an die Empfänger der Kampagne senden / mail the digest (SMTP from worker.toml)."""
+    from .digest import last_complete_week, render_week, send_week
+    from .mailer import MailError
+    from .models import utcnow
+
+    ws = state(ctx).workspace()
+    c = ws.campaign(campaign)
+    if not c.digest.recipients:
+        raise UserError(f"Kampagne {c.slug}: keine Empfänger in [digest] recipients / no recipients configured")
+    try:
+        monday = date.fromisoformat(week) if week else last_complete_week(c, utcnow())
+    except ValueError:
+        raise UserError(f"--week: Datum als JJJJ-MM-TT erwartet, nicht {week!r}") from None
+    render_week(ws, c, monday)
+    try:
+        sent = send_week(ws, c, monday)
+    except MailError as exc:
+        raise UserError(str(exc)) from None
+    console.print(f"{c.slug}: Wochenüberblick ab {monday:%d.%m.%Y} an {sent} Empfänger gesendet")
+
+
 def stats_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Zahlen je Kampagne und Zustand / counts per campaign and state."""
     from .stats import collect_stats

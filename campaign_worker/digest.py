@@ -263,19 +263,40 @@ def weeks_with_posts(ws, campaign: Campaign) -> list[date]:
     return weeks
 
 
-def render_due(ws, campaigns: list[str] | None = None, *, now: datetime | None = None,
+def send_week(ws, campaign: Campaign, monday: date, smtp=None) -> int:
+    """Mail one week's digest to the campaign's recipients and note when; returns the number of recipients."""
+    from .mailer import send_message
+    from .settings import load_settings
+
+    smtp = smtp or load_settings(ws.home).smtp
+    monday = week_start_of(monday)
+    recipients = list(campaign.digest.recipients)
+    if not recipients:
+        return 0
+    send_message(smtp, build_email(ws, campaign, monday, smtp.sender), recipients)
+    with transaction(ws.engine) as connection:
+        connection.execute(digest_table.update().where(digest_table.c.campaign == campaign.slug,
+                                                       digest_table.c.week_start == monday).values(sent_at=utcnow()))
+    return len(recipients)
+
+
+def render_due(ws, campaigns: list[str] | None = None, *, now: datetime | None = None, smtp=None,
                should_stop: Callable[[], bool] = lambda: False) -> dict:
-    """The scheduled task: each campaign's last complete week, rendered once (and mailed when set up)."""
+    """The scheduled task: each campaign's last complete week, rendered once and — where the
+    campaign asks for it — mailed once. A mail that failed is sent on the next run."""
     now = now or utcnow()
 
     def one(campaign: Campaign) -> dict:
         monday = last_complete_week(campaign, now)
         with reading(ws.engine) as connection:
-            exists = connection.execute(select(digest_table.c.id).where(digest_table.c.campaign == campaign.slug,
-                                                                        digest_table.c.week_start == monday)).first()
-        if exists:
-            return {"rendered": 0, "existing": 1}
-        render_week(ws, campaign, monday)
-        return {"rendered": 1, "existing": 0}
+            existing = connection.execute(select(digest_table.c.sent_at).where(
+                digest_table.c.campaign == campaign.slug, digest_table.c.week_start == monday)).first()
+        counts = {"rendered": 0, "existing": 1 if existing else 0, "mailed": 0}
+        if existing is None:
+            render_week(ws, campaign, monday)
+            counts["rendered"] = 1
+        if campaign.digest.send_email and campaign.digest.recipients and (existing is None or existing.sent_at is None):
+            counts["mailed"] = send_week(ws, campaign, monday, smtp)
+        return counts
 
     return ws.for_each(campaigns, one, should_stop)

@@ -7,16 +7,21 @@ Without a server they are skipped, unless CAMPAIGN_WORKER_REQUIRE_PG=1 (set by .
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import socket
 import uuid
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from campaign_worker.db import make_engine
 from campaign_worker.home import Home
 from campaign_worker.migrate import upgrade
+from campaign_worker.settings import SmtpSettings
 from campaign_worker.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,3 +95,33 @@ def sqlite_workspace(home: Home):
     ws = Workspace.open(home)
     yield ws
     ws.close()
+
+
+class Inbox:
+    """What a real SMTP server on 127.0.0.1 received."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    """An aiosmtpd server on 127.0.0.1; `smtp.settings` points the mailer at it."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.settings = SmtpSettings(host="127.0.0.1", port=controller.port, sender="worker@example.org")
+    yield inbox
+    controller.stop()

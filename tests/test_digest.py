@@ -89,3 +89,38 @@ def test_email_carries_text_html_and_inline_pictures(sqlite_workspace):
     assert 'src="cid:' in html and "data:image" not in html
     images = [part for part in message.walk() if part.get_content_type() == "image/jpeg"]
     assert len(images) == 1 and images[0]["Content-ID"]
+
+
+def mailing(ws):
+    siegen = ws.campaign("siegen")
+    ws.campaigns["siegen"] = siegen.model_copy(update={"digest": siegen.digest.model_copy(update={"send_email": True})})
+
+
+def test_digest_is_mailed_once_to_the_recipients(sqlite_workspace, smtp):
+    seed(sqlite_workspace)
+    mailing(sqlite_workspace)
+    monday_morning = datetime(2026, 10, 12, 6, 0, tzinfo=timezone.utc)
+    result = render_due(sqlite_workspace, ["siegen"], now=monday_morning, smtp=smtp.settings)
+    assert (result["rendered"], result["mailed"]) == (1, 1)
+    (message,) = smtp.messages
+    assert smtp.envelopes[0].rcpt_tos == ["marketing@example.org"]
+    assert "Wochenüberblick 2026-W41" in message["Subject"]
+    assert [p.get_content_type() for p in message.walk() if p.get_content_maintype() == "image"] == ["image/jpeg"]
+    again = render_due(sqlite_workspace, ["siegen"], now=monday_morning, smtp=smtp.settings)
+    assert (again["rendered"], again["mailed"]) == (0, 0) and len(smtp.messages) == 1
+
+
+def test_a_failed_mail_is_sent_on_the_next_run(sqlite_workspace, smtp):
+    import pytest
+
+    from campaign_worker.mailer import MailError
+    from tests.conftest import free_port
+
+    seed(sqlite_workspace)
+    mailing(sqlite_workspace)
+    monday_morning = datetime(2026, 10, 12, 6, 0, tzinfo=timezone.utc)
+    unreachable = smtp.settings.model_copy(update={"port": free_port(), "timeout_seconds": 2})
+    with pytest.raises(MailError):
+        render_due(sqlite_workspace, ["siegen"], now=monday_morning, smtp=unreachable)
+    retry = render_due(sqlite_workspace, ["siegen"], now=monday_morning, smtp=smtp.settings)
+    assert (retry["rendered"], retry["mailed"]) == (0, 1) and len(smtp.messages) == 1

@@ -6,13 +6,11 @@ import email
 import email.policy
 import json
 import logging
-import socket
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from campaign_worker import ledger, tasks
 from campaign_worker.health import HealthServer
@@ -20,36 +18,10 @@ from campaign_worker.jobrun import JobRunner
 from campaign_worker.logging_setup import setup_logging
 from campaign_worker.mailer import MailError, send_mail
 from campaign_worker.settings import AlertSettings, SmtpSettings, WorkerSettings
+from tests.conftest import free_port
 from tests.scheduler_support import spec
 
 SLOT = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
-        self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.settings = SmtpSettings(host="127.0.0.1", port=controller.port, sender="worker@example.org")
-    yield inbox
-    controller.stop()
 
 
 def test_send_mail_delivers_text_and_html_with_umlauts(smtp):
