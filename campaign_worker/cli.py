@@ -6,10 +6,8 @@ return exit code 2; nothing prints a traceback unless `--debug` is given.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from pathlib import Path
 from typing import Optional
 
 import click

@@ -42,6 +42,33 @@ def fold_hashtag(tag: str) -> str:
     return tag.strip().lstrip("#").translate(UMLAUT_FOLD).lower()
 
 
+def known_zone(value: str) -> str:
+    """A pydantic check: `value` names an IANA time zone."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Berlin'") from None
+    return value
+
+
+def read_toml(path: Path, text: str | None = None) -> dict[str, Any]:
+    """A TOML file's table, or a ConfigError saying why it cannot be read."""
+    try:
+        return tomllib.loads(text if text is not None else path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read file: {exc}"]) from None
+
+
+def validate(model: type[BaseModel], data: dict[str, Any], path: Path):
+    """`model` built from `data`, or a ConfigError naming every bad key of `path`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -171,11 +198,7 @@ class Campaign(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Berlin'") from None
-        return value
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _unique_keys(self) -> "Campaign":
@@ -210,7 +233,7 @@ class Campaign(Strict):
 
 
 def _describe(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error["loc"] if not isinstance(part, int) or True)
+    location = ".".join(str(part) for part in error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check the spelling)"
@@ -226,19 +249,11 @@ def parse_campaign(path: Path, text: str | None = None) -> Campaign:
     slug = path.stem
     if not SLUG_RE.match(slug):
         raise ConfigError(path, [f"file name {slug!r} is not a valid campaign slug (a-z, 0-9, - and _)"])
-    try:
-        data = tomllib.loads(text if text is not None else path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read file: {exc}"]) from None
+    data = read_toml(path, text)
     if "slug" in data and data["slug"] != slug:
         raise ConfigError(path, [f"slug: {data['slug']!r} differs from the file name {slug!r}; remove the key or rename the file"])
     data["slug"] = slug
-    try:
-        return Campaign.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+    return validate(Campaign, data, path)
 
 
 def campaign_files(home: Home) -> list[Path]:

@@ -21,16 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Literal, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .config import ConfigError, _describe, check_campaigns
+from .config import ConfigError, check_campaigns, known_zone, read_toml, validate
 from .home import Home, defaults_root
 
 JOB_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -180,11 +179,7 @@ class JobSpec(Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}, e.g. 'Europe/Berlin'") from None
-        return value
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _sane(self) -> "JobSpec":
@@ -358,19 +353,11 @@ def parse_job(path: Path, known_campaigns: set[str] | None = None) -> JobSpec:
     name = path.stem
     if not JOB_NAME_RE.match(name):
         raise ConfigError(path, [f"file name {name!r} is not a valid job name (a-z, 0-9, - and _)"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read file: {exc}"]) from None
+    data = read_toml(path)
     if "name" in data and data["name"] != name:
         raise ConfigError(path, [f"name: {data['name']!r} differs from the file name {name!r}; remove the key or rename the file"])
     data["name"] = name
-    try:
-        spec = JobSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+    spec = validate(JobSpec, data, path)
     if known_campaigns is not None and spec.campaigns:
         unknown = [slug for slug in spec.campaigns if slug not in known_campaigns]
         if unknown:

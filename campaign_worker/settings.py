@@ -8,13 +8,12 @@ environment variable that holds the SMTP password.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .config import ConfigError, _describe
+from .config import read_toml, validate
 from .home import Home
 
 EMAIL = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -85,16 +84,7 @@ def settings_file(home: Home) -> Path | None:
 
 
 def parse_settings(path: Path) -> WorkerSettings:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read file: {exc}"]) from None
-    try:
-        return WorkerSettings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+    return validate(WorkerSettings, read_toml(path), path)
 
 
 def load_settings(home: Home) -> WorkerSettings:

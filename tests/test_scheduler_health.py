@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import logging
 import urllib.error
@@ -85,7 +83,7 @@ def test_healthz_and_metrics_report_jobs_posts_and_queue(engine):
             assert json.loads(response.read())["status"] == "ok"
         with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
             text = response.read().decode()
-        assert f'campaign_worker_job_last_success_timestamp_seconds{{job="collect"}}' in text
+        assert 'campaign_worker_job_last_success_timestamp_seconds{job="collect"}' in text
         assert 'campaign_worker_job_runs_total{job="digest",status="failed"} 1.0' in text
         assert 'campaign_worker_job_consecutive_failures{job="digest"} 1.0' in text
         assert "campaign_worker_moderation_queue_size" in text and "campaign_worker_posts_collected" in text
