@@ -32,6 +32,7 @@ MIN_FINGERPRINT_WORDS = 6
 MIN_FINGERPRINT_LETTERS = 30
 MAX_PROBES = 2_000  # beyond this many bucket probes per lookup a plain scan is cheaper
 MAX_EVIDENCE = 5
+RECENT_MATCHES = 50  # earlier posts with the same caption that are looked at
 
 _STRIP_RE = re.compile(r"https?://\S+|www\.\S+|[#@][\w.]+")
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -172,7 +173,9 @@ class DuplicateIndex:
             self.images.add(bits, value, number)
 
     def check(self, key: str, author: str | None, fingerprint: str | None, hashes: list[tuple[int, int]]) -> Verdict | None:
-        same_text = [self._posts[n] for n in self._captions.get(fingerprint, ())] if fingerprint else []
+        # The latest matches decide; a caption repeated a thousand times (a spam wave) stays cheap.
+        earlier_numbers = self._captions.get(fingerprint, ())[-RECENT_MATCHES:] if fingerprint else ()
+        same_text = [self._posts[n] for n in earlier_numbers]
         same_text = [p for p in same_text if p.key != key]
         same_picture: dict[str, tuple[Earlier, int]] = {}
         for bits, value in hashes:
