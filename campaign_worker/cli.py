@@ -12,6 +12,7 @@ from typing import Optional
 
 import click
 import typer
+from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
 
 from . import __version__
 from .config import ConfigError, check_campaigns
@@ -150,6 +151,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         err_console.print(f"Fehler / error: {exc}", markup=False, highlight=False)
         return 2
+    except SQLAlchemyDBAPIError as exc:
+        if debug:
+            raise
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        err_console.print(
+            f"Datenbank nicht nutzbar / database unavailable: {reason}\n"
+            "Prüfen Sie CAMPAIGN_WORKER_DATABASE_URL bzw. die Datei in <home>/data / check the URL or file.",
+            markup=False, highlight=False,
+        )
+        return 1
     except KeyboardInterrupt:
         err_console.print("Unterbrochen / interrupted.")
         return 130
