@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import responses
 from PIL import Image
 
@@ -356,3 +358,16 @@ class FakeGraph:
             body["paging"] = {"cursors": {"after": f"after-{end}", "before": f"before-{start}"},
                               "next": f"{GRAPH}/17843853986012965/{edge}?access_token={GRAPH_TOKEN}&after=after-{end}"}
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+@pytest.fixture
+def no_sleeping(monkeypatch):
+    """Any real wait would make a test slow: fail it instead (collection never waits for real)."""
+    monkeypatch.setattr(time, "sleep", lambda s: (_ for _ in ()).throw(AssertionError(f"slept {s} s")))
+
+
+@pytest.fixture
+def rsps():
+    """The faked HTTP layer (requests' adapter) for one test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

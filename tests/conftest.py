@@ -24,6 +24,8 @@ from campaign_worker.migrate import upgrade
 from campaign_worker.settings import SmtpSettings
 from campaign_worker.workspace import Workspace
 
+pytest_plugins = ["tests.collect_fakes"]  # the faked HTTP fixtures `rsps` and `no_sleeping`
+
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("CAMPAIGN_WORKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import time
 
 import instaloader
 import pytest
-import responses
 
 from campaign_worker.cli import main
 from campaign_worker.collect import collect
@@ -18,16 +16,7 @@ from campaign_worker.workspace import Workspace
 
 from .collect_fakes import INSTAGRAM_SOURCE, TAG, FakeInstagram, campaign_toml, graphql_node, jpeg_bytes
 
-
-@pytest.fixture(autouse=True)
-def no_sleeping(monkeypatch):
-    monkeypatch.setattr(time, "sleep", lambda s: (_ for _ in ()).throw(AssertionError(f"slept {s} s")))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = pytest.mark.usefixtures("no_sleeping")
 
 
 def flat(text: str) -> str:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from campaign_worker.collect import collect
@@ -26,16 +24,7 @@ from .collect_fakes import (
     store_session,
 )
 
-
-@pytest.fixture(autouse=True)
-def no_sleeping(monkeypatch):
-    monkeypatch.setattr(time, "sleep", lambda s: (_ for _ in ()).throw(AssertionError(f"slept {s} s")))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = pytest.mark.usefixtures("no_sleeping")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,15 +15,7 @@ from campaign_worker.sources.http import RetryPolicy, utcnow
 from campaign_worker.workspace import Workspace
 from .collect_fakes import INSTAGRAM_SOURCE, TAG, FakeInstagram, campaign_toml, graphql_node, iphone_media, shortcode, store_session, web_info_body
 
-
-@pytest.fixture(autouse=True)
-def no_sleeping(monkeypatch):
-    """Nothing in collection may wait for real: a sleep fails the test."""
-
-    def refuse(seconds):
-        raise AssertionError(f"slept {seconds} s")
-
-    monkeypatch.setattr(time, "sleep", refuse)
+pytestmark = pytest.mark.usefixtures("no_sleeping")
 
 
 @pytest.fixture

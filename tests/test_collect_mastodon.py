@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from campaign_worker.collect import collect
@@ -16,16 +14,7 @@ from campaign_worker.workspace import Workspace
 
 from .collect_fakes import MASTODON, TAG, FakeMastodon, campaign_toml, mastodon_status
 
-
-@pytest.fixture(autouse=True)
-def no_sleeping(monkeypatch):
-    monkeypatch.setattr(time, "sleep", lambda s: (_ for _ in ()).throw(AssertionError(f"slept {s} s")))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = pytest.mark.usefixtures("no_sleeping")
 
 
 def open_ws(home, max_pages: int = 2) -> Workspace:

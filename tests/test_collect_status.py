@@ -11,6 +11,8 @@ from campaign_worker.sources.http import RequestBudget, RetryPolicy, call_with_r
 from campaign_worker.sources.instagram import NoWaitRateController, RequestMeter, make_loader
 from campaign_worker.sources.status import STATUSES, SourceFailure, describe
 
+pytestmark = pytest.mark.usefixtures("no_sleeping")
+
 
 def test_every_status_speaks_german_and_english_and_says_what_to_do():
     for code, info in STATUSES.items():
