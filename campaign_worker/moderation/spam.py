@@ -155,25 +155,31 @@ class SpamRule:
         return signals
 
     def _hashtag_signals(self, candidate: Candidate, norm: Normalized) -> list[Signal]:
-        # {folded tag: as written}; the caption's tags are already folded in the normalised text.
-        tags: dict[str, str] = {}
+        # {folded tag: how to show it}; the caption's tags are already folded in the normalised
+        # text. Showing means mapping back to the original text, so it is done only for evidence.
+        tags: dict[str, tuple[int, int] | str] = {}
         if "#" in norm.text:
             for match in _TAG_RE.finditer(norm.text):
-                tags.setdefault(match.group(1), norm.snippet(match.start(), match.end()))
+                tags.setdefault(match.group(1), match.span())
         for tag in candidate.hashtags:
-            if tag not in tags:
-                tags.setdefault(_fold_tag(tag), "#" + tag.lstrip("#"))
+            tags.setdefault(_fold_tag(tag), "#" + tag.lstrip("#"))
         if not tags:
             return []
+
+        def written(folded: str) -> str:
+            shown = tags[folded]
+            return shown if isinstance(shown, str) else norm.snippet(*shown)
+
         signals = []
-        bait = [written for folded, written in tags.items() if folded in self.bait_tags]
+        bait = [written(folded) for folded in tags if folded in self.bait_tags]
         if bait:
             signals.append(Signal("spam.bait_tags", 3 if len(bait) >= 3 else len(bait), tuple(bait)))
         if len(tags) > self.max_hashtags:
-            unrelated = [written for folded, written in tags.items() if not self._related.search(folded)]
+            unrelated = [folded for folded in tags if not self._related.search(folded)]
             if len(unrelated) * 2 > len(tags):
                 # Stuffing alone is a genuine (if noisy) habit: review; with other signs it is spam.
-                signals.append(Signal("spam.hashtags", 2, (shorten(f"{len(tags)} Hashtags: " + " ".join(unrelated)),)))
+                shown = " ".join(written(folded) for folded in unrelated)
+                signals.append(Signal("spam.hashtags", 2, (shorten(f"{len(tags)} Hashtags: " + shown),)))
         return signals
 
 
