@@ -280,11 +280,3 @@ def check_campaigns(home: Home) -> tuple[dict[str, Campaign], list[ConfigError]]
         else:
             campaigns[campaign.slug] = campaign
     return campaigns, errors
-
-
-def get_campaign(home: Home, slug: str) -> Campaign:
-    campaigns = load_campaigns(home)
-    if slug not in campaigns:
-        known = ", ".join(sorted(campaigns)) or "none"
-        raise ConfigError(f"config/campaigns/{slug}.toml", [f"no campaign {slug!r}; known campaigns: {known}"])
-    return campaigns[slug]

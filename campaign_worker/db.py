@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +96,6 @@ def reading(engine: Engine) -> Connection:
     transaction begins IMMEDIATE. Writes go through `transaction`.
     """
     return engine.connect().execution_options(read_only=True)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """An ORM session in one transaction."""
-    with Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
 
 
 def insert_ignore(connection: Connection, table, rows: Sequence[dict[str, Any]], conflict: Iterable[str]) -> None:

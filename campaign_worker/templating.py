@@ -5,7 +5,6 @@ Filters give German (or English) dates, numbers and Europe/Berlin times via Babe
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -35,7 +34,3 @@ def make_environment(home: Home, language: str = "de", tz: ZoneInfo = BERLIN) ->
     env.filters["number"] = lambda value: format_decimal(value, locale=locale)
     env.globals["language"] = language
     return env
-
-
-def local_date(value: datetime, tz: ZoneInfo = BERLIN) -> date:
-    return value.astimezone(tz).date()
