@@ -276,12 +276,12 @@ def _run_hashtag(run: _SourceRun, tag: str, work: Callable[[HashtagRun], None], 
     except Exception as exc:  # noqa: BLE001 - recorded as 'error', the other hashtags go on
         log.exception("%s: unexpected error", key)
         status, detail, until = "error", f"{type(exc).__name__}: {exc}"[:300], None
-    counts = hashtag_run.counts
+    counts, stored = hashtag_run.counts, hashtag_run.counts.stored
     result.status, result.not_before = status, until
     result.requests = requests_made() - before
-    result.posts_new, result.posts_seen = counts.posts_new, counts.posts_seen
-    result.media_ok, result.media_rejected, result.media_failed = counts.media_ok, counts.media_rejected, counts.media_failed
-    result.strategy, result.problems = hashtag_run.strategy, hashtag_run.problems
+    result.posts_new, result.posts_seen = stored.posts_new, stored.posts_seen
+    result.media_ok, result.media_rejected, result.media_failed = stored.media_ok, stored.media_rejected, stored.media_failed
+    result.strategy, result.problems = hashtag_run.strategy, stored.problems
     result.duration = time.monotonic() - started
     parts = [detail] if detail else []
     if hashtag_run.strategy and hashtag_run.strategy not in ("graphql", "api"):
@@ -289,8 +289,8 @@ def _run_hashtag(run: _SourceRun, tag: str, work: Callable[[HashtagRun], None], 
     parts += hashtag_run.notes
     if counts.skipped_nodes:
         parts.append(f"{counts.skipped_nodes} unlesbare Einträge übersprungen / unreadable entries skipped")
-    if hashtag_run.problems:
-        parts.append(f"{len(hashtag_run.problems)} Bilder nicht geladen / pictures not fetched")
+    if stored.problems:
+        parts.append(f"{len(stored.problems)} Bilder nicht geladen / pictures not fetched")
     result.message = describe(status, "; ".join(parts), until)
     _record(run.ws, result, hashtag_run.extra, run.hold_marker)
     run.notify("done", result)

@@ -32,6 +32,12 @@ class ImportSummary:
     media_failed: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def add(self, other: "ImportSummary") -> None:
+        """Count another import (of the same run) into this one."""
+        for name in ("posts_new", "posts_seen", "joined_campaign", "media_ok", "media_rejected", "media_failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
+
     def as_counts(self) -> dict[str, int]:
         return {
             "posts_new": self.posts_new,

@@ -17,6 +17,7 @@ import requests
 from sqlalchemy import select, update
 
 from ..db import reading, transaction
+from ..importer import ImportSummary, import_posts
 from ..models import CampaignPost, Post, SourceState
 from ..post import ParsedPost
 from .http import RequestBudget, RetryPolicy
@@ -31,12 +32,8 @@ state_table = SourceState.__table__
 class RunCounts:
     requests: int = 0
     pages: int = 0
-    posts_new: int = 0
-    posts_seen: int = 0
-    media_ok: int = 0
-    media_rejected: int = 0
-    media_failed: int = 0
     skipped_nodes: int = 0
+    stored: ImportSummary = field(default_factory=ImportSummary)  # posts and pictures, with problems
 
 
 @dataclass
@@ -55,7 +52,6 @@ class HashtagRun:
     download_media: bool = True
     counts: RunCounts = field(default_factory=RunCounts)
     notes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
     strategy: str | None = None
     complete: bool = False
 
@@ -85,17 +81,9 @@ class HashtagRun:
         """Store posts and their pictures; counts go into `counts`."""
         if not posts:
             return
-        from ..importer import import_posts
-
-        summary = import_posts(
-            self.ws, self.campaign.slug, self.source.id, posts, session=self.http, download_media=self.download_media
+        self.counts.stored.add(
+            import_posts(self.ws, self.campaign.slug, self.source.id, posts, session=self.http, download_media=self.download_media)
         )
-        self.counts.posts_new += summary.posts_new
-        self.counts.posts_seen += summary.posts_seen
-        self.counts.media_ok += summary.media_ok
-        self.counts.media_rejected += summary.media_rejected
-        self.counts.media_failed += summary.media_failed
-        self.problems.extend(summary.problems)
 
     def save_cursor(self, cursor: dict | None) -> None:
         """Persist the resume point now (the row exists: the collector created it)."""
