@@ -12,6 +12,7 @@ from pathlib import Path
 import instaloader
 
 from campaign_worker.sources.archive import OfflineContext, read_archive
+from figures import figure
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "meinherztraegtkrone"
 ROUNDS = 5
@@ -33,12 +34,7 @@ def main() -> dict:
     ours = posts / _best_of(lambda: read_archive(SAMPLE))
     baseline = len(files) / _best_of(lambda: [instaloader.load_structure_from_file(context, f) for f in files])
     return {
-        "archive_read_posts_per_s": {
-            "value": round(ours),
-            "unit": "posts/s",
-            "baseline": round(baseline),
-            "ratio": round(ours / baseline, 3),
-        }
+        "archive_read_posts_per_s": figure(ours, "posts/s", baseline)
     }
 
 

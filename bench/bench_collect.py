@@ -40,6 +40,7 @@ from tests.collect_fakes import (  # noqa: E402
     graphql_node,
     store_session,
 )
+from figures import figure  # noqa: E402
 
 PAGES, PER_PAGE = 3, 12
 
@@ -49,9 +50,7 @@ def _feed() -> list[dict]:
 
 
 def _figure(requests_made: int, minimum: int) -> dict:
-    ratio = requests_made / minimum
-    return {"value": round(ratio, 4), "unit": "ratio", "baseline": minimum, "ratio": round(ratio, 4),
-            "requests": requests_made}
+    return figure(requests_made, "requests", minimum)
 
 
 def measure_collect() -> tuple[int, int]:

@@ -25,6 +25,7 @@ from campaign_worker.moderation.engine import Moderator
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.sources.archive import OfflineContext, parse_document
 from campaign_worker.workspace import Workspace
+from figures import figure
 
 N = int(os.environ.get("BENCH_INGEST_N", "100000"))
 
@@ -90,9 +91,8 @@ def main() -> dict:
     print(f"   {N} posts: parse {parsed - started:.1f} s, moderate {moderated - parsed:.1f} s, store {stored - moderated:.1f} s")
     print(f"   pipeline {N / total:,.0f} posts/s, store alone {N / (stored - moderated):,.0f} posts/s, raw executemany {baseline:,.0f} rows/s")
     return {
-        "ingest_posts_per_s": {"value": N / total, "unit": "posts/s", "baseline": baseline, "ratio": (N / total) / baseline},
-        "store_posts_per_s": {"value": N / (stored - moderated), "unit": "posts/s", "baseline": baseline,
-                              "ratio": (N / (stored - moderated)) / baseline},
+        "ingest_posts_per_s": figure(N / total, "posts/s", baseline),
+        "store_posts_per_s": figure(N / (stored - moderated), "posts/s", baseline),
     }
 
 

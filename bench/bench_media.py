@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from campaign_worker.media import MediaStore  # noqa: E402
+from figures import figure
 
 IMAGES = 200
 ROUNDS = 3
@@ -73,12 +74,7 @@ def main() -> dict:
         baseline = max(baseline, _baseline(pictures))
         value = max(value, _store(pictures))
     return {
-        "media_images_per_s": {
-            "value": round(value, 1),
-            "unit": "images/s",
-            "baseline": round(baseline, 1),
-            "ratio": round(value / baseline, 3),
-        }
+        "media_images_per_s": figure(value, "images/s", baseline)
     }
 
 

@@ -34,6 +34,7 @@ from campaign_worker.moderation.blocklist import SECTIONS, list_path, load_terms
 from campaign_worker.moderation.engine import Moderator  # noqa: E402
 from campaign_worker.moderation.verdict import Candidate  # noqa: E402
 from campaign_worker.post import extract_hashtags  # noqa: E402
+from figures import figure
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "data" / "moderation_corpus.jsonl"
@@ -177,19 +178,11 @@ def main() -> dict[str, dict[str, float | str]]:
     pipeline, baseline = throughput(rows, home, campaign)
     print(f"throughput: {pipeline:,.0f} posts/s (bare blocklist regex: {baseline:,.0f} posts/s)")
 
-    def figure(value: float, unit: str, target: float) -> dict[str, float | str]:
-        return {"value": round(value, 4), "unit": unit, "baseline": target, "ratio": round(value / target, 4)}
-
     return {
         "moderation_reject_precision": figure(figures["reject_precision"], "fraction", TARGETS["reject_precision"]),
         "moderation_reject_recall": figure(figures["reject_recall"], "fraction", TARGETS["reject_recall"]),
         "moderation_approve_precision": figure(figures["approve_precision"], "fraction", TARGETS["approve_precision"]),
-        "moderation_posts_per_s": {
-            "value": round(pipeline, 1),
-            "unit": "posts/s",
-            "baseline": round(baseline, 1),
-            "ratio": round(pipeline / baseline, 4),
-        },
+        "moderation_posts_per_s": figure(pipeline, "posts/s", baseline),
     }
 
 

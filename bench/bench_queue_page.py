@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from figures import figure
 
 N = int(os.environ.get("BENCH_QUEUE_N", "1000000"))
 REPEAT = int(os.environ.get("BENCH_QUEUE_REPEAT", "200"))
@@ -184,7 +185,7 @@ def main() -> dict:
     for name, spent in extra.items():
         print(f"{name:32s} p50 {statistics.median(spent):8.2f} ms")
     p95, base = percentile(value, 0.95), percentile(baseline, 0.95)
-    return {"queue_page_p95_ms": {"value": round(p95, 2), "unit": "ms", "baseline": round(base, 3), "ratio": round(p95 / base, 1)}}
+    return {"queue_page_p95_ms": figure(p95, "ms", base)}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import tempfile
 import time
 from datetime import timezone
 from pathlib import Path
+from figures import figure
 
 LATENESS_SECONDS = 20
 JOBS = 4  # jobs due in the same second, in both measurements
@@ -125,10 +126,8 @@ def main() -> dict:
     print(f"   idle CPU: worker {cpu:.3f}% vs sleeping python {cpu_baseline:.3f}%", file=sys.stderr)
     ours_p99, bare_p99 = _p(ours, 0.99), _p(bare, 0.99)
     return {
-        "schedule_lateness_p99_s": {"value": round(ours_p99, 4), "unit": "s", "baseline": round(bare_p99, 4),
-                                    "ratio": round(ours_p99 / bare_p99, 3) if bare_p99 else None},
-        "idle_cpu_percent": {"value": round(cpu, 3), "unit": "%", "baseline": round(cpu_baseline, 3),
-                             "ratio": round(cpu / cpu_baseline, 3)},
+        "schedule_lateness_p99_s": figure(ours_p99, "s", bare_p99),
+        "idle_cpu_percent": figure(cpu, "%", cpu_baseline),
     }
 
 

@@ -26,7 +26,7 @@ def load(path: Path):
 
 
 def main(argv: list[str]) -> int:
-    sys.path.insert(0, str(HERE.parent))
+    sys.path[:0] = [str(HERE), str(HERE.parent)]
     wanted = set(argv)
     scripts = sorted(p for p in HERE.glob("bench_*.py") if not wanted or p.stem.removeprefix("bench_") in wanted)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -45,7 +45,8 @@ def main(argv: list[str]) -> int:
         print(f"   ({time.perf_counter() - started:.1f} s)")
     print(f"\n{'figure':40} {'value':>14} {'unit':10} {'baseline':>14} {'ratio':>8}")
     for name, fig in sorted(results.items()):
-        print(f"{name:40} {fig['value']:>14.4g} {fig['unit']:10} {fig['baseline']:>14.4g} {fig['ratio']:>8.3f}")
+        ratio = "–" if fig["ratio"] is None else f"{fig['ratio']:.3f}"
+        print(f"{name:40} {fig['value']:>14.4g} {fig['unit']:10} {fig['baseline']:>14.4g} {ratio:>8}")
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0
