@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from campaign_worker.collect import collect  # noqa: E402
+from campaign_worker.sources.collect import collect  # noqa: E402
 from campaign_worker.home import Home  # noqa: E402
 from campaign_worker.sources.http import RetryPolicy  # noqa: E402
 from campaign_worker.workspace import Workspace  # noqa: E402

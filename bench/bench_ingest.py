@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from campaign_worker.home import Home, defaults_root
-from campaign_worker.ingest import post_row, store_posts
+from campaign_worker.store.ingest import post_row, store_posts
 from campaign_worker.moderation.engine import Moderator
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.sources.archive import OfflineContext, parse_document

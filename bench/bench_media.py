@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from campaign_worker.media import MediaStore  # noqa: E402
+from campaign_worker.media.store import MediaStore  # noqa: E402
 from figures import figure
 
 IMAGES = 200

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from campaign_worker.config import Campaign, parse_campaign  # noqa: E402
+from campaign_worker.config.campaigns import Campaign, parse_campaign  # noqa: E402
 from campaign_worker.home import Home  # noqa: E402
 from campaign_worker.moderation.blocklist import SECTIONS, list_path, load_terms  # noqa: E402
 from campaign_worker.moderation.engine import Moderator  # noqa: E402

@@ -66,9 +66,9 @@ def _rows(n: int):
 
 def build(path: Path, n: int) -> None:
     """A migrated database with `n` posts in one campaign, written with raw executemany."""
-    from campaign_worker.db import make_engine
-    from campaign_worker.migrate import upgrade
-    from campaign_worker.users import add_user
+    from campaign_worker.store.db import make_engine
+    from campaign_worker.store.migrate import upgrade
+    from campaign_worker.web.users import add_user
 
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
@@ -100,7 +100,7 @@ def build(path: Path, n: int) -> None:
 
 
 def database(n: int) -> Path:
-    from campaign_worker.migrate import head_revision
+    from campaign_worker.store.migrate import head_revision
 
     path = Path(tempfile.gettempdir()) / f"cw-bench-queue-{head_revision()}-{n}.sqlite3"
     if not path.exists():
@@ -136,7 +136,7 @@ def query_plan(path: Path) -> str:
 def main() -> dict:
     from fastapi.testclient import TestClient
 
-    from campaign_worker import queue
+    from campaign_worker.moderation import queue
     from campaign_worker.home import Home
     from campaign_worker.web import create_app
     from campaign_worker.workspace import Workspace

@@ -39,12 +39,12 @@ def ours_lateness() -> list[float]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from campaign_worker import ledger, tasks
+    from campaign_worker.scheduler import ledger, tasks
     from campaign_worker.home import Home
-    from campaign_worker.jobspec import JobSpec
-    from campaign_worker.models import JobRun
-    from campaign_worker.scheduler import WorkerScheduler
-    from campaign_worker.settings import AlertSettings, MetricsSettings, WorkerSettings
+    from campaign_worker.scheduler.jobs import JobSpec
+    from campaign_worker.store.models import JobRun
+    from campaign_worker.scheduler.service import WorkerScheduler
+    from campaign_worker.config.worker import AlertSettings, MetricsSettings, WorkerSettings
     from campaign_worker.workspace import Workspace
 
     tasks.TASKS["bench_noop"] = lambda ws, campaigns, should_stop: {}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .digest import RenderedDigest, render_week, weeks_with_posts
-from .drafts import compose
-from .importer import ImportSummary, import_archive, resolve_archive_path
-from .moderate import moderate
+from campaign_worker.publish.digest import RenderedDigest, render_week, weeks_with_posts
+from campaign_worker.publish.drafts import compose
+from campaign_worker.sources.storing import ImportSummary, import_archive, resolve_archive_path
+from campaign_worker.moderation.job import moderate
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .db import reading
-from .models import Digest, Draft, Media, ModerationEvent, Post
-from .queue import counts as queue_counts
+from campaign_worker.store.db import reading
+from campaign_worker.store.models import Digest, Draft, Media, ModerationEvent, Post
+from campaign_worker.moderation.queue import counts as queue_counts
 
 
 def collect_stats(ws) -> dict:

@@ -7,10 +7,10 @@ from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
-from .config import Campaign, ConfigError, load_campaigns
-from .db import make_engine
-from .home import Home, resolve_home
-from .migrate import upgrade
+from campaign_worker.config.campaigns import Campaign, ConfigError, load_campaigns
+from campaign_worker.store.db import make_engine
+from campaign_worker.home import Home, resolve_home
+from campaign_worker.store.migrate import upgrade
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Workspace:
 
     @cached_property
     def media(self):
-        from .media import MediaStore
+        from campaign_worker.media.store import MediaStore
 
         return MediaStore(self.home.media_dir)
 

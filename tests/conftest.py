@@ -18,10 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from campaign_worker.db import make_engine
+from campaign_worker.store.db import make_engine
 from campaign_worker.home import Home
-from campaign_worker.migrate import upgrade
-from campaign_worker.settings import SmtpSettings
+from campaign_worker.store.migrate import upgrade
+from campaign_worker.config.worker import SmtpSettings
 from campaign_worker.workspace import Workspace
 
 pytest_plugins = ["tests.collect_fakes"]  # the faked HTTP fixtures `rsps` and `no_sleeping`

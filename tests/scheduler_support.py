@@ -6,8 +6,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from campaign_worker.jobspec import JobSpec
-from campaign_worker.settings import AlertSettings, MetricsSettings, SchedulerSettings, WorkerSettings
+from campaign_worker.scheduler.jobs import JobSpec
+from campaign_worker.config.worker import AlertSettings, MetricsSettings, SchedulerSettings, WorkerSettings
 
 
 class Clock:

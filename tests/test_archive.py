@@ -13,12 +13,7 @@ import pytest
 import requests
 import responses
 
-from campaign_worker.sources.archive import (
-    MAX_METADATA_BYTES,
-    ArchiveError,
-    OfflineContext,
-    read_archive,
-)
+from campaign_worker.sources.archive import MAX_METADATA_BYTES, ArchiveError, OfflineContext, read_archive
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample" / "meinherztraegtkrone"
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # enough for a file check

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from campaign_worker import queue
-from campaign_worker.db import transaction
-from campaign_worker.models import Media, PostMedia, utcnow
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.store.models import Media, PostMedia, utcnow
 from .web_support import PASSWORD, add_accounts, seed_posts
 
 pytestmark = pytest.mark.browser

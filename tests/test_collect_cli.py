@@ -9,8 +9,8 @@ import pickle
 import instaloader
 import pytest
 
-from campaign_worker.cli import main
-from campaign_worker.collect import collect
+from campaign_worker.cli.main import main
+from campaign_worker.sources.collect import collect
 from campaign_worker.sources import instagram
 from campaign_worker.workspace import Workspace
 

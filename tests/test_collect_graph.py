@@ -7,8 +7,8 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from campaign_worker.collect import collect
-from campaign_worker.models import Post, SourceState
+from campaign_worker.sources.collect import collect
+from campaign_worker.store.models import Post, SourceState
 from campaign_worker.sources.http import RetryPolicy
 from campaign_worker.workspace import Workspace
 

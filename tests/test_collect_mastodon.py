@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from campaign_worker.collect import collect
-from campaign_worker.models import Post, PostMedia
+from campaign_worker.sources.collect import collect
+from campaign_worker.store.models import Post, PostMedia
 from campaign_worker.sources.http import RetryPolicy
 from campaign_worker.sources.mastodon import html_to_text
 from campaign_worker.workspace import Workspace

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from campaign_worker.cli import main
-from campaign_worker.config import ConfigError, check_campaigns, fold_hashtag, load_campaigns, parse_campaign
+from campaign_worker.cli.main import main
+from campaign_worker.config.campaigns import ConfigError, check_campaigns, fold_hashtag, load_campaigns, parse_campaign
 
 MINIMAL = """
 name = "Testkampagne"

@@ -8,12 +8,12 @@ from datetime import date, datetime, timezone
 from PIL import Image
 from sqlalchemy import func, select
 
-from campaign_worker.db import transaction
-from campaign_worker.digest import build_email, last_complete_week, render_due, render_week
-from campaign_worker.ingest import attach_media, store_posts
-from campaign_worker.models import Digest
+from campaign_worker.store.db import transaction
+from campaign_worker.publish.digest import build_email, last_complete_week, render_due, render_week
+from campaign_worker.store.ingest import attach_media, store_posts
+from campaign_worker.store.models import Digest
 from campaign_worker.post import MediaRef
-from campaign_worker.queue import decide
+from campaign_worker.moderation.queue import decide
 
 from .helpers import post
 
@@ -113,7 +113,7 @@ def test_digest_is_mailed_once_to_the_recipients(sqlite_workspace, smtp):
 def test_a_failed_mail_is_sent_on_the_next_run(sqlite_workspace, smtp):
     import pytest
 
-    from campaign_worker.mailer import MailError
+    from campaign_worker.publish.mailer import MailError
     from tests.conftest import free_port
 
     seed(sqlite_workspace)

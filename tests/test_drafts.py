@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from campaign_worker.db import transaction
-from campaign_worker.drafts import Composer, compose, excerpt
-from campaign_worker.ingest import store_posts
-from campaign_worker.limits import grapheme_len, image_problems
-from campaign_worker.models import Draft
-from campaign_worker.queue import decide
+from campaign_worker.store.db import transaction
+from campaign_worker.publish.drafts import Composer, compose, excerpt
+from campaign_worker.store.ingest import store_posts
+from campaign_worker.publish.limits import grapheme_len, image_problems
+from campaign_worker.store.models import Draft
+from campaign_worker.moderation.queue import decide
 
 from .helpers import post
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from campaign_worker.ingest import store_posts
-from campaign_worker.migrate import current_revision, head_revision
-from campaign_worker.models import CampaignPost, Post, PostMedia
+from campaign_worker.store.ingest import store_posts
+from campaign_worker.store.migrate import current_revision, head_revision
+from campaign_worker.store.models import CampaignPost, Post, PostMedia
 from campaign_worker.post import MediaRef
 
 from .helpers import post
@@ -66,7 +66,7 @@ def test_times_come_back_as_aware_utc(engine):
 
 
 def test_a_failed_batch_leaves_nothing_half_stored(engine, monkeypatch):
-    import campaign_worker.ingest as ingest
+    import campaign_worker.store.ingest as ingest
 
     calls = {"n": 0}
     real = ingest.insert_ignore

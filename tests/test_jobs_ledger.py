@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaign_worker import ledger, tasks
-from campaign_worker.cli import main
-from campaign_worker.db import make_engine
-from campaign_worker.jobrun import JobRunner
-from campaign_worker.models import JobRun
-from campaign_worker.tasks import prune_ledger
+from campaign_worker.scheduler import ledger, tasks
+from campaign_worker.cli.main import main
+from campaign_worker.store.db import make_engine
+from campaign_worker.scheduler.runner import JobRunner
+from campaign_worker.store.models import JobRun
+from campaign_worker.scheduler.tasks import prune_ledger
 from tests.scheduler_support import quiet_settings, spec
 
 SLOT = datetime(2026, 11, 2, 10, 30, tzinfo=timezone.utc)

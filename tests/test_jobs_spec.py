@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaign_worker.cli import main
-from campaign_worker.config import ConfigError
-from campaign_worker.jobspec import check_jobs, get_job, jobs_folder, load_jobs, parse_job
+from campaign_worker.cli.main import main
+from campaign_worker.config.campaigns import ConfigError
+from campaign_worker.scheduler.jobs import check_jobs, get_job, jobs_folder, load_jobs, parse_job
 from tests.scheduler_support import spec
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -15,15 +15,8 @@ import requests
 import responses
 from PIL import Image, ImageCms, ImageDraw, ImageFile
 
-from campaign_worker.media import (
-    MediaFetchError,
-    MediaLimits,
-    MediaStore,
-    StoredMedia,
-    fetch_bytes,
-    hamming,
-)
-from campaign_worker.models import Media
+from campaign_worker.media.store import MediaFetchError, MediaLimits, MediaStore, StoredMedia, fetch_bytes, hamming
+from campaign_worker.store.models import Media
 
 CDN = "https://scontent.cdninstagram.com/v/t51/photo.jpg"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from campaign_worker.cli import main
-from campaign_worker.db import transaction
-from campaign_worker.ingest import store_posts
-from campaign_worker.moderate import moderate
-from campaign_worker.queue import decide
+from campaign_worker.cli.main import main
+from campaign_worker.store.db import transaction
+from campaign_worker.store.ingest import store_posts
+from campaign_worker.moderation.job import moderate
+from campaign_worker.moderation.queue import decide
 from campaign_worker.stats import collect_stats
 
 from .helpers import post

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_worker.config import Campaign, ConfigError, parse_campaign
+from campaign_worker.config.campaigns import Campaign, ConfigError, parse_campaign
 from campaign_worker.home import Home
 from campaign_worker.moderation.duplicates import ImageIndex
 from campaign_worker.moderation.engine import Moderator, Outcome

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from campaign_worker.cli import main
+from campaign_worker.cli.main import main
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from campaign_worker.db import transaction
-from campaign_worker.ingest import store_posts
-from campaign_worker.models import CampaignPost
+from campaign_worker.store.db import transaction
+from campaign_worker.store.ingest import store_posts
+from campaign_worker.store.models import CampaignPost
 from campaign_worker.moderation.verdict import Verdict
-from campaign_worker.queue import QueueError, QueueFilter, apply_rule_verdict, counts, decide, history, list_entries, undo
+from campaign_worker.moderation.queue import QueueError, QueueFilter, apply_rule_verdict, counts, decide, history, list_entries, undo
 
 from .helpers import post
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaign_worker import ledger, scheduler_lock, tasks
-from campaign_worker.cli import main
-from campaign_worker.models import JobRun
-from campaign_worker.scheduler import WorkerScheduler
-from campaign_worker.scheduler_lock import SchedulerLocked
+from campaign_worker.scheduler import ledger, lock as scheduler_lock, tasks
+from campaign_worker.cli.main import main
+from campaign_worker.store.models import JobRun
+from campaign_worker.scheduler.service import WorkerScheduler
+from campaign_worker.scheduler.lock import SchedulerLocked
 from tests.scheduler_support import Clock, patch_apscheduler_clock, quiet_settings, spec, wait_for
 
 UTC = timezone.utc

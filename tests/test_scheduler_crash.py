@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_worker.cli import main
+from campaign_worker.cli.main import main
 
 pytestmark = pytest.mark.slow
 

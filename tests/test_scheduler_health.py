@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from campaign_worker import ledger, tasks
-from campaign_worker.health import HealthServer
-from campaign_worker.jobrun import JobRunner
-from campaign_worker.logging_setup import setup_logging
-from campaign_worker.mailer import MailError, send_mail
-from campaign_worker.settings import AlertSettings, SmtpSettings, WorkerSettings
+from campaign_worker.scheduler import ledger, tasks
+from campaign_worker.scheduler.health import HealthServer
+from campaign_worker.scheduler.runner import JobRunner
+from campaign_worker.scheduler.logs import setup_logging
+from campaign_worker.publish.mailer import MailError, send_mail
+from campaign_worker.config.worker import AlertSettings, SmtpSettings, WorkerSettings
 from tests.conftest import free_port
 from tests.scheduler_support import spec
 

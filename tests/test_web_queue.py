@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from campaign_worker import queue
-from campaign_worker.db import transaction
-from campaign_worker.models import Digest, Media, PostMedia, utcnow
-from campaign_worker.users import set_password
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.store.models import Digest, Media, PostMedia, utcnow
+from campaign_worker.web.users import set_password
 from campaign_worker.web.auth import LoginThrottle
 from .web_support import add_accounts, csrf_of, log_in, make_client, seed_posts, signed_in
 
@@ -242,7 +242,7 @@ def test_catalogs_work_from_the_po_files_alone(tmp_path, monkeypatch):
 def test_health_lists_jobs_with_last_and_next_run_and_sources(site):
     from datetime import datetime, timezone
 
-    from campaign_worker.models import JobRun, SourceState
+    from campaign_worker.store.models import JobRun, SourceState
 
     with transaction(site.engine) as connection:
         connection.execute(JobRun.__table__.insert().values(
@@ -285,7 +285,7 @@ def test_pages_do_not_wait_for_a_writer(site):
 
 
 def test_drafts_are_listed_edited_and_approved_escaped(site):
-    from campaign_worker.models import Draft
+    from campaign_worker.store.models import Draft
 
     with transaction(site.engine) as connection:
         connection.execute(Draft.__table__.insert().values(

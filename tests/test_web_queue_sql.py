@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from campaign_worker import queue
-from campaign_worker.db import transaction
-from campaign_worker.ingest import store_posts
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.store.ingest import store_posts
 from campaign_worker.moderation.verdict import Verdict
 from campaign_worker.post import make_post
 from .web_support import START

@@ -9,9 +9,9 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from campaign_worker.cli import main
-from campaign_worker.models import User
-from campaign_worker.users import AccountError, add_user, authenticate, list_users, remove_user, set_password, set_role
+from campaign_worker.cli.main import main
+from campaign_worker.store.models import User
+from campaign_worker.web.users import AccountError, add_user, authenticate, list_users, remove_user, set_password, set_role
 
 
 def test_passwords_are_stored_as_argon2_and_checked(sqlite_workspace):

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
 
-from campaign_worker import queue
-from campaign_worker.db import transaction
-from campaign_worker.ingest import store_posts
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.store.ingest import store_posts
 from campaign_worker.moderation.verdict import Verdict
 from campaign_worker.post import make_post
-from campaign_worker.users import add_user
+from campaign_worker.web.users import add_user
 from campaign_worker.web import create_app
 
 PASSWORD = "richtig-geheim-42"

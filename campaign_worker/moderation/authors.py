@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from ..config import Campaign
-from .normalize import Normalized
-from .verdict import Candidate, Verdict
+from campaign_worker.config.campaigns import Campaign
+from campaign_worker.moderation.normalize import Normalized
+from campaign_worker.moderation.verdict import Candidate, Verdict
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _STRIP_RE = re.compile(r"https?://\S+|www\.\S+|[#@][\w.]+")

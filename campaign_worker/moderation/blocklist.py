@@ -12,11 +12,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import ConfigError, ModerationSettings
-from ..home import Home
-from .normalize import Normalized
-from .terms import CATEGORY_RANK, Allowlist, Hit, Term, TermMatcher, read_list
-from .verdict import Decision, Verdict
+from campaign_worker.config.campaigns import ConfigError, ModerationSettings
+from campaign_worker.home import Home
+from campaign_worker.moderation.normalize import Normalized
+from campaign_worker.moderation.terms import CATEGORY_RANK, Allowlist, Hit, Term, TermMatcher, read_list
+from campaign_worker.moderation.verdict import Decision, Verdict
 
 SECTIONS: dict[str, Decision] = {"insult": "reject", "hate": "reject", "sexual": "reject", "vulgar": "review"}
 REASONS = {

@@ -25,8 +25,8 @@ from itertools import chain, combinations, compress
 from math import comb
 from typing import Iterable
 
-from .normalize import Normalized
-from .verdict import Verdict
+from campaign_worker.moderation.normalize import Normalized
+from campaign_worker.moderation.verdict import Verdict
 
 MIN_FINGERPRINT_WORDS = 6
 MIN_FINGERPRINT_LETTERS = 30

@@ -25,14 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..config import Campaign
-from ..home import Home
-from .authors import AuthorRules, DailyCap, LanguageFilter
-from .blocklist import Blocklist
-from .duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
-from .normalize import Normalized, normalize
-from .spam import SpamRule
-from .verdict import Candidate, Decision, Verdict
+from campaign_worker.config.campaigns import Campaign
+from campaign_worker.home import Home
+from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFilter
+from campaign_worker.moderation.blocklist import Blocklist
+from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
+from campaign_worker.moderation.normalize import Normalized, normalize
+from campaign_worker.moderation.spam import SpamRule
+from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
 
 # Check names, in the order they are run and reported; content rules in order of seriousness.
 BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE = (

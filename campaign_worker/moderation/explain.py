@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine import Outcome
+from campaign_worker.moderation.engine import Outcome
 
 DECISIONS = {
     "de": {"approve": "freigeben", "reject": "ablehnen", "review": "prüfen"},

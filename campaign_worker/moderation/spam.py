@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..config import Campaign
-from ..home import Home
-from .blocklist import list_path, load_terms
-from .normalize import Normalized, fold, shorten
-from .terms import Allowlist, TermMatcher
-from .verdict import Candidate, Decision, Verdict
+from campaign_worker.config.campaigns import Campaign
+from campaign_worker.home import Home
+from campaign_worker.moderation.blocklist import list_path, load_terms
+from campaign_worker.moderation.normalize import Normalized, fold, shorten
+from campaign_worker.moderation.terms import Allowlist, TermMatcher
+from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
 
 REJECT_POINTS = 3
 REVIEW_POINTS = 2

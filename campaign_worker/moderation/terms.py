@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..config import ConfigError
-from .normalize import Normalized, fold, squeeze
-from .verdict import Decision
+from campaign_worker.config.campaigns import ConfigError
+from campaign_worker.moderation.normalize import Normalized, fold, squeeze
+from campaign_worker.moderation.verdict import Decision
 
 MAX_TERM_CHARS = 100
 _NOT_WORD_AFTER = r"(?![^\W_])"

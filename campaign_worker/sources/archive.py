@@ -25,7 +25,7 @@ from typing import Any
 import instaloader
 from instaloader import ConnectionException, InstaloaderContext, Post
 
-from ..post import MAX_MEDIA_PER_POST, MediaRef, MediaType, ParsedPost, make_post
+from campaign_worker.post import MAX_MEDIA_PER_POST, MediaRef, MediaType, ParsedPost, make_post
 
 PLATFORM = "instagram"
 PERMALINK = "https://www.instagram.com/p/{}/"

@@ -26,12 +26,12 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
-from ..db import reading
-from ..models import SourceState
-from ..post import MediaRef, ParsedPost, make_post
-from .http import JsonClient, RequestBudget, RetryPolicy, not_before_after, utcnow
-from .run import HashtagRun
-from .status import SourceFailure
+from campaign_worker.store.db import reading
+from campaign_worker.store.models import SourceState
+from campaign_worker.post import MediaRef, ParsedPost, make_post
+from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy, not_before_after, utcnow
+from campaign_worker.sources.base import HashtagRun
+from campaign_worker.sources.status import SourceFailure
 
 log = logging.getLogger(__name__)
 

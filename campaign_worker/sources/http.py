@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
 
-from .status import SourceFailure
+from campaign_worker.sources.status import SourceFailure
 
 log = logging.getLogger(__name__)
 

@@ -46,10 +46,10 @@ from instaloader import (
 )
 from instaloader.nodeiterator import FrozenNodeIterator
 
-from ..post import MediaRef, ParsedPost, make_post
-from .http import RequestBudget, call_with_retries, not_before_after, parse_retry_after, utcnow
-from .run import HashtagRun
-from .status import SourceFailure
+from campaign_worker.post import MediaRef, ParsedPost, make_post
+from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after, utcnow
+from campaign_worker.sources.base import HashtagRun
+from campaign_worker.sources.status import SourceFailure
 
 log = logging.getLogger(__name__)
 

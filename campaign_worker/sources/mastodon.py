@@ -18,10 +18,10 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.utils import parse_header_links
 
-from ..post import MediaRef, ParsedPost, extract_hashtags, make_post
-from .http import JsonClient, RequestBudget, RetryPolicy
-from .run import HashtagRun
-from .status import SourceFailure
+from campaign_worker.post import MediaRef, ParsedPost, extract_hashtags, make_post
+from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy
+from campaign_worker.sources.base import HashtagRun
+from campaign_worker.sources.status import SourceFailure
 
 PLATFORM = "mastodon"
 PAGE_SIZE = 40

@@ -10,13 +10,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from .. import queue
-from ..db import transaction
-from ..users import Account
-from .app import request_language
-from .auth import ApiGuard
-from .queueview import FilterError, entry_json, load_page, parse_query
-from .reading import reading
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.web.users import Account
+from campaign_worker.web.app import request_language
+from campaign_worker.web.auth import ApiGuard
+from campaign_worker.web.queueview import FilterError, entry_json, load_page, parse_query
+from campaign_worker.web.reading import reading
 
 router = APIRouter(prefix="/api", tags=["queue"])
 reader = ApiGuard("viewer")

@@ -21,12 +21,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from ..home import Home
-from ..queue import STATE_LABELS, STATES
-from ..workspace import Workspace
-from .auth import CSRF_FIELD, LoginRequired, LoginThrottle, csrf_token, current_account
-from .queueview import CountsCache
-from .i18n import LANGUAGES, as_aware_utc, format_day, format_number, format_time, pick_language, translations
+from campaign_worker.home import Home
+from campaign_worker.moderation.queue import STATE_LABELS, STATES
+from campaign_worker.workspace import Workspace
+from campaign_worker.web.auth import CSRF_FIELD, LoginRequired, LoginThrottle, csrf_token, current_account
+from campaign_worker.web.queueview import CountsCache
+from campaign_worker.web.i18n import LANGUAGES, as_aware_utc, format_day, format_number, format_time, pick_language, translations
 
 SECRET_ENV = "CAMPAIGN_WORKER_WEB_SECRET"
 SESSION_COOKIE = "cw_session"
@@ -183,7 +183,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from . import api, pages
+    from campaign_worker.web import api, pages
 
     app.include_router(pages.router)
     app.include_router(api.router)

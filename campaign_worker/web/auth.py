@@ -17,9 +17,9 @@ from collections import defaultdict, deque
 from fastapi import Form, Header, HTTPException, Request
 from sqlalchemy import select
 
-from ..models import User
-from ..users import Account
-from .reading import reading
+from campaign_worker.store.models import User
+from campaign_worker.web.users import Account
+from campaign_worker.web.reading import reading
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import desc, func, select, update
 
-from .. import queue
-from ..db import transaction
-from ..models import Digest, Draft, JobRun, Media, Post, SourceState, User, utcnow
-from ..users import Account, authenticate
-from .app import flash, local_path, request_language
-from .auth import FormGuard, PageGuard, check_csrf, start_session
-from .i18n import LANGUAGES, gettext_for
-from .queueview import FilterError, caption_html, load_entry, load_page, parse_query
-from .reading import reading
+from campaign_worker.moderation import queue
+from campaign_worker.store.db import transaction
+from campaign_worker.store.models import Digest, Draft, JobRun, Media, Post, SourceState, User, utcnow
+from campaign_worker.web.users import Account, authenticate
+from campaign_worker.web.app import flash, local_path, request_language
+from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, start_session
+from campaign_worker.web.i18n import LANGUAGES, gettext_for
+from campaign_worker.web.queueview import FilterError, caption_html, load_entry, load_page, parse_query
+from campaign_worker.web.reading import reading
 
 router = APIRouter(include_in_schema=False)
 viewer = PageGuard("viewer")
@@ -328,7 +328,7 @@ def health_page(request: Request, account: Account = Depends(viewer)):
 def planned_jobs(ws) -> dict[str, dict]:
     """job name → schedule text, enabled flag and next planned time, from the job files."""
     try:
-        from ..jobspec import check_jobs
+        from campaign_worker.scheduler.jobs import check_jobs
     except ImportError:  # the scheduler's area is optional for the web UI
         return {}
     try:

@@ -16,10 +16,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .. import queue
-from ..config import Campaign
-from ..models import Media, PostMedia
-from .i18n import BERLIN, as_aware_utc
+from campaign_worker.moderation import queue
+from campaign_worker.config.campaigns import Campaign
+from campaign_worker.store.models import Media, PostMedia
+from campaign_worker.web.i18n import BERLIN, as_aware_utc
 
 PAGE_SIZE = 30
 MAX_PAGE_SIZE = 200

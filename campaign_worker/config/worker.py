@@ -1,0 +1,92 @@
+"""Worker settings: `config/worker.toml` (SMTP, alerts, metrics port, logging, scheduler options).
+
+Looked up like every config file (the home first, then the shipped default); a missing file
+means the defaults below. Secrets never live in the file: `[smtp] password_env` names the
+environment variable that holds the SMTP password.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from campaign_worker.config.campaigns import read_toml, validate
+from campaign_worker.home import Home
+
+EMAIL = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SmtpSettings(Strict):
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: EMAIL = Field(default="campaign-worker@localhost", alias="from")
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password_env: str = Field(default="CAMPAIGN_WORKER_SMTP_PASSWORD", pattern=r"^[A-Z][A-Z0-9_]*$")
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) or None
+
+
+class AlertSettings(Strict):
+    enabled: bool = True
+    after_failures: int = Field(default=3, ge=1, le=100, description="consecutive failures before the alert mail")
+    recipients: list[EMAIL] = Field(default_factory=list)
+    subject_prefix: str = Field(default="[campaign-worker]", max_length=60)
+
+
+class MetricsSettings(Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9465, ge=0, le=65535, description="0 picks a free port")
+
+
+class LoggingSettings(Strict):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str | None = Field(default=None, description="optional log file (rotated), relative to the home")
+    max_bytes: int = Field(default=10_000_000, ge=10_000)
+    backup_count: int = Field(default=5, ge=0, le=100)
+
+
+class SchedulerSettings(Strict):
+    max_workers: int = Field(default=4, ge=1, le=32)
+    heartbeat_seconds: float = Field(default=15, gt=0, le=600)
+    lock_ttl_seconds: float = Field(default=120, gt=0, le=3600, description="a lock older than this is stale")
+    abandon_after_hours: float = Field(default=12, gt=0, description="running rows of unknown hosts older than this are abandoned")
+
+
+class RetentionSettings(Strict):
+    ledger_keep_days: int = Field(default=90, ge=1)
+    ledger_keep_per_job: int = Field(default=50, ge=1)
+
+
+class WorkerSettings(Strict):
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+
+def settings_file(home: Home) -> Path | None:
+    return home.find("config", "worker.toml")
+
+
+def parse_settings(path: Path) -> WorkerSettings:
+    return validate(WorkerSettings, read_toml(path), path)
+
+
+def load_settings(home: Home) -> WorkerSettings:
+    path = settings_file(home)
+    return parse_settings(path) if path else WorkerSettings()

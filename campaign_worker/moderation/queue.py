@@ -1,0 +1,249 @@
+"""The moderation queue: states of a post in a campaign, and the audit trail of every change.
+
+States: `new` (collected, not yet seen by the rules) → `pending` (a person must look) →
+`approved` | `rejected` | `later`. People may move a post between any of the last four and
+undo their last step. Every change appends a `ModerationEvent` in the same transaction as the
+state change. Rules act only on posts no person has decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy.engine import Connection
+
+from campaign_worker.store.models import CampaignPost, ModerationEvent, Post, utcnow
+from campaign_worker.moderation.verdict import Verdict
+
+STATES = ("new", "pending", "approved", "rejected", "later")
+HUMAN_TARGETS = ("pending", "approved", "rejected", "later")
+DECISION_STATE = {"approve": "approved", "reject": "rejected", "review": "pending"}
+STATE_LABELS = {
+    "de": {"new": "neu", "pending": "offen", "approved": "freigegeben", "rejected": "abgelehnt", "later": "später"},
+    "en": {"new": "new", "pending": "pending", "approved": "approved", "rejected": "rejected", "later": "later"},
+}
+
+cp = CampaignPost.__table__
+ev = ModerationEvent.__table__
+post = Post.__table__
+
+
+class QueueError(Exception):
+    """A queue action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    post_id: int
+    from_state: str
+    to_state: str
+    event_id: int | None
+
+
+def _current(connection: Connection, campaign: str, post_id: int):
+    row = connection.execute(select(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id)).first()
+    if row is None:
+        raise QueueError(f"Beitrag {post_id} ist nicht in der Kampagne {campaign!r} / post {post_id} is not in campaign {campaign!r}")
+    return row
+
+
+def _append_event(connection: Connection, **values) -> int:
+    values.setdefault("at", utcnow())
+    values.setdefault("evidence", [])
+    result = connection.execute(ev.insert().values(**values))
+    return result.inserted_primary_key[0]
+
+
+def apply_rule_verdict(
+    connection: Connection,
+    campaign: str,
+    post_id: int,
+    verdict: Verdict,
+    audiences: Iterable[str] = (),
+    *,
+    recheck: bool = False,
+) -> Change | None:
+    """Record the rules' outcome for a post no person has decided yet.
+
+    Without `recheck` only `new` posts are touched; with it, also posts the rules decided
+    before (a changed list or setting). A human decision is never overridden.
+    """
+    row = _current(connection, campaign, post_id)
+    if row.human or (row.state != "new" and not recheck):
+        return None
+    to_state = DECISION_STATE[verdict.decision]
+    evidence = list(verdict.evidence)[:5]
+    values = dict(
+        state=to_state,
+        decided_by=f"rule:{verdict.rule}",
+        rule=verdict.rule,
+        reason_de=verdict.reason_de[:500],
+        reason_en=verdict.reason_en[:500],
+        evidence=evidence,
+        audiences=list(audiences),
+        updated_at=utcnow(),
+    )
+    if row.state == to_state and row.rule == verdict.rule and row.state != "new":
+        return None
+    connection.execute(
+        update(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id, cp.c.human.is_(False)).values(**values)
+    )
+    event_id = _append_event(
+        connection,
+        campaign=campaign,
+        post_id=post_id,
+        actor=f"rule:{verdict.rule}",
+        from_state=row.state,
+        to_state=to_state,
+        rule=verdict.rule,
+        reason_de=values["reason_de"],
+        reason_en=values["reason_en"],
+        evidence=evidence,
+    )
+    return Change(post_id, row.state, to_state, event_id)
+
+
+def decide(
+    connection: Connection,
+    campaign: str,
+    post_ids: Iterable[int],
+    to_state: str,
+    user: str,
+    reason: str | None = None,
+) -> list[Change]:
+    """A person moves posts to `to_state`; one event per post that actually changes."""
+    if to_state not in HUMAN_TARGETS:
+        raise QueueError(f"unbekannter Zustand / unknown state {to_state!r}; erlaubt / allowed: {', '.join(HUMAN_TARGETS)}")
+    reason = (reason or "").strip()[:500] or None
+    changes = []
+    for post_id in dict.fromkeys(post_ids):
+        row = _current(connection, campaign, post_id)
+        if row.state == to_state and row.human:
+            continue
+        connection.execute(
+            update(cp)
+            .where(cp.c.campaign == campaign, cp.c.post_id == post_id)
+            .values(state=to_state, human=True, decided_by=f"user:{user}", updated_at=utcnow(),
+                    **({"reason_de": reason, "reason_en": reason, "rule": None, "evidence": []} if reason else {}))
+        )
+        event_id = _append_event(
+            connection, campaign=campaign, post_id=post_id, actor=f"user:{user}",
+            from_state=row.state, to_state=to_state, reason_de=reason, reason_en=reason,
+        )
+        changes.append(Change(post_id, row.state, to_state, event_id))
+    return changes
+
+
+def undo(connection: Connection, campaign: str, post_id: int, user: str) -> Change:
+    """Revert the last change of a post (its own event stays; a new one records the undo)."""
+    row = _current(connection, campaign, post_id)
+    last = connection.execute(
+        select(ev).where(ev.c.campaign == campaign, ev.c.post_id == post_id).order_by(ev.c.id.desc()).limit(1)
+    ).first()
+    if last is None or last.from_state == "new" and last.actor.startswith("rule:") and not row.human:
+        raise QueueError("Nichts rückgängig zu machen / nothing to undo")
+    back = last.from_state if last.from_state != "new" else "pending"
+    # The state before the last change, with the reason that held then.
+    previous = connection.execute(
+        select(ev).where(ev.c.campaign == campaign, ev.c.post_id == post_id, ev.c.id < last.id).order_by(ev.c.id.desc()).limit(1)
+    ).first()
+    human = bool(previous is not None and previous.actor.startswith("user:"))
+    values = dict(state=back, human=human, decided_by=previous.actor if previous else None, updated_at=utcnow())
+    if previous is not None:
+        values.update(rule=previous.rule, reason_de=previous.reason_de, reason_en=previous.reason_en, evidence=previous.evidence)
+    connection.execute(update(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id).values(**values))
+    event_id = _append_event(
+        connection, campaign=campaign, post_id=post_id, actor=f"user:{user}",
+        from_state=row.state, to_state=back,
+        reason_de=f"Rückgängig: Ereignis #{last.id}", reason_en=f"undo of event #{last.id}",
+    )
+    return Change(post_id, row.state, back, event_id)
+
+
+def history(connection: Connection, campaign: str, post_id: int) -> list[dict]:
+    rows = connection.execute(
+        select(ev).where(ev.c.campaign == campaign, ev.c.post_id == post_id).order_by(ev.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def counts(connection: Connection, campaign: str | None = None) -> dict[str, dict[str, int]]:
+    """{campaign: {state: n}} with every state present."""
+    query = select(cp.c.campaign, cp.c.state, func.count()).group_by(cp.c.campaign, cp.c.state)
+    if campaign:
+        query = query.where(cp.c.campaign == campaign)
+    result: dict[str, dict[str, int]] = {}
+    for slug, state, n in connection.execute(query):
+        result.setdefault(slug, dict.fromkeys(STATES, 0))[state] = n
+    return result
+
+
+@dataclass
+class QueueFilter:
+    campaign: str
+    state: str | None = "pending"
+    hashtag: str | None = None
+    author: str | None = None
+    rule: str | None = None
+    source: str | None = None
+    audience: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+
+def _json_array_contains(connection: Connection, column, value: str):
+    """`value` is an element of the JSON array in `column`, evaluated in SQL on either dialect."""
+    if connection.dialect.name == "postgresql":
+        elements = func.json_array_elements_text(column).table_valued("value").alias("elements")
+    else:
+        elements = func.json_each(column).table_valued("value").alias("elements")
+    return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
+
+
+def list_entries(connection: Connection, flt: QueueFilter, *, limit: int = 50, after: tuple[datetime, int] | None = None) -> list[dict]:
+    """Newest first, keyset-paginated by (posted_at, post_id); every filter runs in SQL.
+
+    With a state given, the order comes straight from `ix_campaign_post_queue`; the other
+    filters only drop rows while walking it.
+    """
+    query = (
+        select(
+            cp.c.post_id, cp.c.campaign, cp.c.state, cp.c.rule, cp.c.reason_de, cp.c.reason_en, cp.c.evidence,
+            cp.c.audiences, cp.c.decided_by, cp.c.human, cp.c.posted_at, cp.c.updated_at,
+            post.c.platform, post.c.external_id, post.c.author_username, post.c.caption, post.c.hashtags,
+            post.c.permalink, post.c.media_type, post.c.source_id,
+        )
+        .join(post, post.c.id == cp.c.post_id)
+        .where(cp.c.campaign == flt.campaign)
+    )
+    if flt.state:
+        query = query.where(cp.c.state == flt.state)
+    if flt.author:
+        query = query.where(func.lower(post.c.author_username) == flt.author.lower().lstrip("@"))
+    if flt.rule:
+        query = query.where(cp.c.rule == flt.rule)
+    if flt.source:
+        query = query.where(post.c.source_id == flt.source)
+    if flt.since:
+        query = query.where(cp.c.posted_at >= flt.since)
+    if flt.until:
+        query = query.where(cp.c.posted_at < flt.until)
+    if flt.text:
+        pattern = f"%{_escape_like(flt.text.strip())}%"
+        query = query.where(or_(post.c.caption.ilike(pattern, escape="\\"), post.c.author_username.ilike(pattern, escape="\\")))
+    if flt.hashtag:
+        query = query.where(_json_array_contains(connection, post.c.hashtags, flt.hashtag.strip().lower().lstrip("#")))
+    if flt.audience:
+        query = query.where(_json_array_contains(connection, cp.c.audiences, flt.audience.strip()))
+    if after is not None:
+        query = query.where(or_(cp.c.posted_at < after[0], and_(cp.c.posted_at == after[0], cp.c.post_id < after[1])))
+    query = query.order_by(cp.c.posted_at.desc(), cp.c.post_id.desc()).limit(limit)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

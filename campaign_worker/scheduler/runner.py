@@ -1,0 +1,163 @@
+"""Running one job for one slot: claim it in the ledger, run the task, record the outcome.
+
+Used by the scheduler for every scheduled, catch-up and recovery run, and by `run-job` for
+one-off runs. Failed attempts are retried `max_retries` times with a growing pause that a stop
+request cuts short. After each run the alert state is updated (mail after N failures in a row,
+one recovery mail).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from campaign_worker.scheduler import alerts, ledger
+from campaign_worker.config.campaigns import ConfigError
+from campaign_worker.scheduler.jobs import JobSpec
+from campaign_worker.store.models import JobRun, utcnow
+from campaign_worker.config.worker import WorkerSettings
+from campaign_worker.scheduler.tasks import TASKS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    job: str
+    slot: datetime
+    status: str  # ok | partial | failed | duplicate (slot already taken) | busy (job running elsewhere)
+    run_id: int | None = None
+    counts: dict = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        return exc.render()
+    tail = "".join(traceback.format_exception(exc)[-6:])
+    return f"{type(exc).__name__}: {exc}\n{tail}"
+
+
+class JobRunner:
+    """Runs jobs of one workspace; shares a stop flag with whoever may ask it to stop."""
+
+    def __init__(
+        self,
+        ws,
+        settings: WorkerSettings,
+        *,
+        stop_event: threading.Event | None = None,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.ws = ws
+        self.settings = settings
+        self.stop_event = stop_event or threading.Event()
+        self.owner = owner or ledger.owner_id()
+        self.clock = clock
+        self._busy: dict[str, threading.Lock] = {}
+        self._busy_guard = threading.Lock()
+
+    def should_stop(self) -> bool:
+        return self.stop_event.is_set()
+
+    def _job_lock(self, name: str) -> threading.Lock:
+        with self._busy_guard:
+            return self._busy.setdefault(name, threading.Lock())
+
+    def run(
+        self,
+        spec: JobSpec,
+        slot: datetime,
+        *,
+        kind: str = "scheduled",
+        campaigns: list[str] | None = None,
+        retry_of: int | None = None,
+    ) -> RunOutcome:
+        slot = ledger.as_utc(slot)
+        extra = {"job": spec.name, "slot": slot.isoformat(), "kind": kind}
+        lock = self._job_lock(spec.name)
+        if not lock.acquire(blocking=False):
+            ledger.record(self.ws.engine, spec.name, slot, "skipped", kind=kind, error="Job lief noch / job still running")
+            log.warning("übersprungen, läuft noch / skipped, still running: %s", spec.name, extra=extra)
+            return RunOutcome(spec.name, slot, "busy")
+        try:
+            return self._run_claimed(spec, slot, kind, campaigns or spec.campaigns, retry_of, extra)
+        finally:
+            lock.release()
+
+    def _run_claimed(self, spec, slot, kind, campaigns, retry_of, extra) -> RunOutcome:
+        engine = self.ws.engine
+        claim = ledger.claim(engine, spec.name, slot, kind=kind, owner=self.owner, retry_of=retry_of, now=self.clock())
+        if not claim.ok:
+            if claim.reason == "running":
+                ledger.record(engine, spec.name, slot, "skipped", kind=kind, error="Job lief in einem anderen Prozess / job running elsewhere")
+                log.warning("übersprungen, läuft anderswo / skipped, running elsewhere: %s", spec.name, extra=extra)
+                return RunOutcome(spec.name, slot, "busy")
+            log.info("Slot schon erledigt / slot already taken: %s %s", spec.name, slot.isoformat(), extra=extra)
+            return RunOutcome(spec.name, slot, "duplicate")
+        extra["run_id"] = claim.run_id
+        log.info("Start %s (%s, Slot %s)", spec.name, kind, slot.isoformat(), extra=extra)
+        started = time.monotonic()
+        try:
+            outcome = self._attempts(spec, slot, campaigns, claim.run_id, extra)
+        except BaseException as exc:  # Ctrl+C twice, SystemExit: record before leaving
+            ledger.finish(engine, claim.run_id, "failed", error=f"unterbrochen / interrupted: {exc!r}", now=self.clock())
+            raise
+        outcome.seconds = time.monotonic() - started
+        ledger.finish(engine, claim.run_id, outcome.status, counts=outcome.counts, error=outcome.error, attempts=outcome.attempts, now=self.clock())
+        level = logging.INFO if outcome.status == "ok" else logging.WARNING
+        log.log(level, "Ende %s: %s in %.1f s %s", spec.name, outcome.status, outcome.seconds, outcome.counts or "", extra={**extra, "status": outcome.status})
+        self._alerts(spec.name, claim.run_id)
+        return outcome
+
+    def _attempts(self, spec: JobSpec, slot, campaigns, run_id: int, extra) -> RunOutcome:
+        task = TASKS[spec.task]
+        stopped_early = False
+
+        def should_stop() -> bool:
+            nonlocal stopped_early
+            if self.stop_event.is_set():
+                stopped_early = True
+                return True
+            return False
+
+        error = None
+        counts: dict = {}
+        attempts = 0
+        for attempt in range(spec.max_retries + 1):
+            attempts = attempt + 1
+            if attempt:
+                ledger.set_attempts(self.ws.engine, run_id, attempts)
+            try:
+                counts = task(self.ws, list(campaigns) if campaigns else None, should_stop) or {}
+                error = None
+                break
+            except Exception as exc:  # a task failure is recorded, never fatal for the scheduler
+                error = describe_error(exc)
+                log.warning("Versuch %d von %s fehlgeschlagen / attempt failed: %s", attempts, spec.name, exc, extra=extra)
+                if attempt < spec.max_retries and self.stop_event.wait(spec.retry_delay_seconds * (2**attempt)):
+                    stopped_early = True
+                    break
+        if error is not None:
+            status = "failed"
+        elif stopped_early:
+            status = "partial"
+        else:
+            status = "ok"
+        return RunOutcome(spec.name, slot, status, run_id, counts, error, attempts)
+
+    def _alerts(self, job: str, run_id: int) -> None:
+        try:
+            with ledger.read_session(self.ws.engine) as session:
+                run = session.get(JobRun, run_id)
+            alerts.after_run(self.ws.engine, self.settings, job, run)
+        except Exception:  # alerts must never break the run bookkeeping
+            log.exception("Alarmprüfung fehlgeschlagen / alert check failed for %s", job)

@@ -1,0 +1,179 @@
+"""Storing collected posts: idempotent bulk upserts, one transaction per batch.
+
+A post is stored once per platform (`platform`, `external_id`) and joins each campaign once;
+re-importing the same posts changes nothing. Media rows are linked when their bytes are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, select, tuple_, update
+from sqlalchemy.engine import Connection, Engine
+
+from campaign_worker.store.db import insert_ignore, transaction
+from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia, utcnow
+from campaign_worker.post import ParsedPost
+
+BATCH = 500
+
+post_table = Post.__table__
+campaign_post_table = CampaignPost.__table__
+post_media_table = PostMedia.__table__
+media_table = Media.__table__
+
+
+@dataclass
+class IngestResult:
+    new_posts: int = 0
+    seen_posts: int = 0
+    joined_campaign: int = 0
+    post_ids: dict[str, int] = field(default_factory=dict)
+
+    def __iadd__(self, other: "IngestResult") -> "IngestResult":
+        self.new_posts += other.new_posts
+        self.seen_posts += other.seen_posts
+        self.joined_campaign += other.joined_campaign
+        self.post_ids.update(other.post_ids)
+        return self
+
+
+def post_row(post: ParsedPost, source_id: str | None, now=None) -> dict:
+    return {
+        "platform": post.platform,
+        "external_id": post.external_id,
+        "source_id": source_id,
+        "author_username": post.author_username,
+        "author_id": post.author_id,
+        "caption": post.caption,
+        "hashtags": list(post.hashtags),
+        "posted_at": post.posted_at,
+        "permalink": post.permalink,
+        "media_type": post.media_type,
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "raw": post.raw,
+        "collected_at": now or utcnow(),
+    }
+
+
+def existing_ids(connection: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Map (platform, external_id) → post id for the keys already stored."""
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        platforms = {p for p, _ in chunk}
+        if len(platforms) == 1:
+            (platform,) = platforms
+            where = and_(post_table.c.platform == platform, post_table.c.external_id.in_([e for _, e in chunk]))
+        else:
+            where = tuple_(post_table.c.platform, post_table.c.external_id).in_(chunk)
+        for row in connection.execute(select(post_table.c.platform, post_table.c.external_id, post_table.c.id).where(where)):
+            found[(row.platform, row.external_id)] = row.id
+    return found
+
+
+def store_batch(connection: Connection, campaign: str, source_id: str | None, posts: Sequence[ParsedPost]) -> IngestResult:
+    """Store one batch inside the caller's transaction."""
+    unique = list({(p.platform, p.external_id): p for p in posts}.values())
+    keys = [(p.platform, p.external_id) for p in unique]
+    before = existing_ids(connection, keys)
+    now = utcnow()
+    insert_ignore(
+        connection,
+        post_table,
+        [post_row(p, source_id, now) for p in unique if (p.platform, p.external_id) not in before],
+        ("platform", "external_id"),
+    )
+    ids = existing_ids(connection, keys)
+    insert_ignore(
+        connection,
+        post_media_table,
+        [
+            {
+                "post_id": ids[(p.platform, p.external_id)],
+                "position": m.position,
+                "kind": m.kind,
+                "source_url": m.url,
+                "video_url": m.video_url,
+                "media_sha256": None,
+            }
+            for p in unique
+            if (p.platform, p.external_id) not in before
+            for m in p.media
+        ],
+        ("post_id", "position"),
+    )
+    already_in_campaign = {
+        row.post_id
+        for row in connection.execute(
+            select(campaign_post_table.c.post_id).where(
+                campaign_post_table.c.campaign == campaign,
+                campaign_post_table.c.post_id.in_(list(ids.values())),
+            )
+        )
+    } if ids else set()
+    joining = [
+        {
+            "campaign": campaign,
+            "post_id": ids[(p.platform, p.external_id)],
+            "state": "new",
+            "human": False,
+            "evidence": [],
+            "audiences": [],
+            "posted_at": p.posted_at,
+            "added_at": now,
+            "updated_at": now,
+        }
+        for p in unique
+        if ids[(p.platform, p.external_id)] not in already_in_campaign
+    ]
+    insert_ignore(connection, campaign_post_table, joining, ("campaign", "post_id"))
+    return IngestResult(
+        new_posts=len(ids) - len(before),
+        seen_posts=len(before),
+        joined_campaign=len(joining),
+        post_ids={f"{p}:{e}": i for (p, e), i in ids.items()},
+    )
+
+
+def store_posts(engine: Engine, campaign: str, source_id: str | None, posts: Iterable[ParsedPost], batch: int = BATCH) -> IngestResult:
+    """Store posts in batches, one transaction each; safe to repeat after a crash."""
+    total = IngestResult()
+    pending: list[ParsedPost] = []
+    for post in posts:
+        pending.append(post)
+        if len(pending) >= batch:
+            with transaction(engine) as connection:
+                total += store_batch(connection, campaign, source_id, pending)
+            pending = []
+    if pending:
+        with transaction(engine) as connection:
+            total += store_batch(connection, campaign, source_id, pending)
+    return total
+
+
+def missing_media(connection: Connection, post_ids: Iterable[int]) -> list[dict]:
+    """PostMedia rows of these posts whose bytes are not stored yet."""
+    ids = list(post_ids)
+    rows: list[dict] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        rows += [
+            dict(r._mapping)
+            for r in connection.execute(
+                select(post_media_table).where(post_media_table.c.post_id.in_(chunk), post_media_table.c.media_sha256.is_(None))
+            )
+        ]
+    return rows
+
+
+def attach_media(connection: Connection, post_id: int, position: int, media_row: dict) -> None:
+    """Record a stored (or rejected) image once, and link it to the post's n-th picture."""
+    insert_ignore(connection, media_table, [{"created_at": utcnow(), **media_row}], ("sha256",))
+    connection.execute(
+        update(post_media_table)
+        .where(post_media_table.c.post_id == post_id, post_media_table.c.position == position)
+        .values(media_sha256=media_row["sha256"])
+    )
