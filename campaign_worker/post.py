@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from campaign_worker.timeutil import as_utc
 
 MAX_CAPTION_CHARS = 10_000  # Instagram allows 2,200; other sources less strict.
 MAX_NAME_CHARS = 100
@@ -79,13 +80,6 @@ def extract_hashtags(caption: str) -> tuple[str, ...]:
     for match in _HASHTAG_RE.finditer(caption or ""):
         seen.setdefault(match.group(1).lower(), None)
     return tuple(seen)[:MAX_HASHTAGS]
-
-
-def as_utc(value: datetime) -> datetime:
-    """Sources give naive UTC (instaloader) or aware datetimes; store aware UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def make_post(

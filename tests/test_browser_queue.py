@@ -18,7 +18,8 @@ import pytest
 
 from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import Media, PostMedia, utcnow
+from campaign_worker.store.models import Media, PostMedia
+from campaign_worker.timeutil import utcnow
 from .web_support import PASSWORD, add_accounts, seed_posts
 
 pytestmark = pytest.mark.browser

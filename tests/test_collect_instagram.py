@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from campaign_worker.sources.collect import collect
 from campaign_worker.store.models import Media, Post, PostMedia, SourceState
-from campaign_worker.sources.http import RetryPolicy, utcnow
+from campaign_worker.sources.http import RetryPolicy
+from campaign_worker.timeutil import utcnow
 from campaign_worker.workspace import Workspace
 from .collect_fakes import INSTAGRAM_SOURCE, TAG, FakeInstagram, campaign_toml, graphql_node, iphone_media, shortcode, store_session, web_info_body
 

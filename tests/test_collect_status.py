@@ -7,7 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from campaign_worker.sources.http import RequestBudget, RetryPolicy, call_with_retries, parse_retry_after, utcnow
+from campaign_worker.sources.http import RequestBudget, RetryPolicy, call_with_retries, parse_retry_after
+from campaign_worker.timeutil import utcnow
 from campaign_worker.sources.instagram import NoWaitRateController, RequestMeter, make_loader
 from campaign_worker.sources.status import STATUSES, SourceFailure, describe
 

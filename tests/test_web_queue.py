@@ -9,7 +9,8 @@ import pytest
 
 from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import Digest, Media, PostMedia, utcnow
+from campaign_worker.store.models import Digest, Media, PostMedia
+from campaign_worker.timeutil import utcnow
 from campaign_worker.web.users import set_password
 from campaign_worker.web.auth import LoginThrottle
 from .web_support import add_accounts, csrf_of, log_in, make_client, seed_posts, signed_in

@@ -9,7 +9,8 @@ from fastapi.routing import APIRoute
 
 from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import Digest, Draft, utcnow
+from campaign_worker.store.models import Digest, Draft
+from campaign_worker.timeutil import utcnow
 from campaign_worker.web import api, pages
 from .web_support import add_accounts, csrf_of, make_client, seed_posts, signed_in
 

@@ -14,14 +14,12 @@ from rich.console import Console
 
 from campaign_worker.home import resolve_home
 from campaign_worker.workspace import Workspace
+from campaign_worker.errors import UserError  # noqa: F401  (re-exported for the command modules)
 
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
-
-class UserError(Exception):
-    """Something the user can fix; printed without a traceback, exit code 2."""
 
 
 class State:

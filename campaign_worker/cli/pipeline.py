@@ -130,7 +130,8 @@ def _dry_run(ws, slug: str, input_file: Path) -> None:
     from campaign_worker.moderation.engine import Moderator
     from campaign_worker.moderation.explain import outcome_json
     from campaign_worker.moderation.verdict import Candidate
-    from campaign_worker.post import as_utc, clean_text, extract_hashtags
+    from campaign_worker.post import clean_text, extract_hashtags
+    from campaign_worker.timeutil import as_utc
 
     c = ws.campaign(slug)
     moderator = Moderator(c, ws.home)
@@ -363,7 +364,7 @@ def digest_render(
 ) -> None:
     """Wochenüberblick als Seite und E-Mail-Text erzeugen / render the weekly digest."""
     from campaign_worker.publish.digest import last_complete_week, render_week, weeks_with_posts
-    from campaign_worker.store.models import utcnow
+    from campaign_worker.timeutil import utcnow
 
     ws = state(ctx).workspace()
     for c in ws.selected(campaign):
@@ -390,7 +391,7 @@ def digest_send(
     """Wochenüberblick per E-Mail an die Empfänger der Kampagne senden / mail the digest (SMTP from worker.toml)."""
     from campaign_worker.publish.digest import last_complete_week, render_week, send_week
     from campaign_worker.publish.mailer import MailError
-    from campaign_worker.store.models import utcnow
+    from campaign_worker.timeutil import utcnow
 
     ws = state(ctx).workspace()
     c = ws.campaign(campaign)

@@ -8,7 +8,6 @@ import os
 import signal
 from datetime import datetime, timedelta
 from typing import Optional
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -16,11 +15,12 @@ from sqlalchemy import select
 
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
 from campaign_worker.scheduler.jobs import JobSpec, get_job, jobs_folder, load_jobs
-from campaign_worker.store.models import SourceState, utcnow
+from campaign_worker.store.models import SourceState
+from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import load_settings
+from campaign_worker.timeutil import BERLIN
 
 log = logging.getLogger(__name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 STATUS_DE = {
     "ok": "ok",

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from campaign_worker.home import Home
+from campaign_worker.errors import CampaignWorkerError
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_RE = r"^[a-z][a-z0-9_]{0,31}$"
@@ -23,7 +24,7 @@ USERNAME_RE = r"^[A-Za-z0-9._]{1,30}$"
 UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 
 
-class ConfigError(Exception):
+class ConfigError(CampaignWorkerError):
     """A configuration file that cannot be used, with every problem spelled out."""
 
     def __init__(self, path: Path | str, problems: list[str]):

@@ -46,6 +46,7 @@ from urllib.parse import urljoin, urlsplit
 import imagehash
 import requests
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class StoredMedia:
         return asdict(self)
 
 
-class MediaFetchError(Exception):
+class MediaFetchError(CampaignWorkerError):
     """Getting the bytes failed (download or local file); `code` says how, `retryable` whether to try later."""
 
     def __init__(self, code: str, de: str, en: str, *, status: int | None = None, retryable: bool = False):

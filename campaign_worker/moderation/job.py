@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 from campaign_worker.moderation.audiences import guess_audiences
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction
-from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia, utcnow
+from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia
+from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.engine import Moderator, Outcome
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.moderation.queue import apply_rule_verdict

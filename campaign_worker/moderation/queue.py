@@ -15,8 +15,10 @@ from typing import Iterable
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
-from campaign_worker.store.models import CampaignPost, ModerationEvent, Post, utcnow
+from campaign_worker.store.models import CampaignPost, ModerationEvent, Post
+from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.verdict import Verdict
+from campaign_worker.errors import CampaignWorkerError
 
 STATES = ("new", "pending", "approved", "rejected", "later")
 HUMAN_TARGETS = ("pending", "approved", "rejected", "later")
@@ -31,7 +33,7 @@ ev = ModerationEvent.__table__
 post = Post.__table__
 
 
-class QueueError(Exception):
+class QueueError(CampaignWorkerError):
     """A queue action that cannot be done; the message says why."""
 
 

@@ -24,7 +24,8 @@ from sqlalchemy import and_, func, select
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction, upsert
 from campaign_worker.publish.drafts import excerpt
-from campaign_worker.store.models import CampaignPost, Digest, Draft, Media, Post, PostMedia, utcnow
+from campaign_worker.store.models import CampaignPost, Digest, Draft, Media, Post, PostMedia
+from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.queue import STATE_LABELS, STATES
 from campaign_worker.publish.templating import make_environment
 

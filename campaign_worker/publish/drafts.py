@@ -19,7 +19,8 @@ from campaign_worker.moderation.audiences import guess_audiences
 from campaign_worker.config.campaigns import Audience, Campaign, fold_hashtag
 from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
-from campaign_worker.store.models import CampaignPost, Draft, Media, Post, PostMedia, utcnow
+from campaign_worker.store.models import CampaignPost, Draft, Media, Post, PostMedia
+from campaign_worker.timeutil import utcnow
 from campaign_worker.publish.templating import make_environment
 
 EXCERPT_CHARS = 280

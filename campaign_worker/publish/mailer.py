@@ -14,11 +14,12 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from campaign_worker.config.worker import SmtpSettings
+from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
 
-class MailError(Exception):
+class MailError(CampaignWorkerError):
     """The mail could not be handed to the SMTP server; the message says why."""
 
 

@@ -12,9 +12,9 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from campaign_worker.home import Home
+from campaign_worker.timeutil import BERLIN
 
 LOCALES = {"de": "de_DE", "en": "en_GB"}
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def make_environment(home: Home, language: str = "de", tz: ZoneInfo = BERLIN) -> Environment:

@@ -17,7 +17,8 @@ from sqlmodel import Field, SQLModel
 from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.scheduler.ledger import consecutive_failures
 from campaign_worker.publish.mailer import MailError, send_mail
-from campaign_worker.store.models import JobRun, utcnow
+from campaign_worker.store.models import JobRun
+from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 
 log = logging.getLogger(__name__)

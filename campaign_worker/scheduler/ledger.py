@@ -20,7 +20,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -29,7 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaign_worker.store.db import reading, transaction
-from campaign_worker.store.models import JobRun, utcnow
+from campaign_worker.store.models import JobRun
+from campaign_worker.timeutil import utcnow
+from campaign_worker.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,6 @@ def read_session(engine: Engine) -> Iterator[Session]:
     with reading(engine) as connection:
         with Session(bind=connection, expire_on_commit=False) as session:
             yield session
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 # -- process identity -------------------------------------------------------------------------------

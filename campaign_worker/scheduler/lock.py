@@ -16,8 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
 from campaign_worker.store.db import insert_ignore, reading, transaction
-from campaign_worker.scheduler.ledger import as_utc, owner_alive, owner_id
-from campaign_worker.store.models import utcnow
+from campaign_worker.scheduler.ledger import owner_alive, owner_id
+from campaign_worker.timeutil import as_utc
+from campaign_worker.timeutil import utcnow
+from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ class SchedulerLock(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-class SchedulerLocked(Exception):
+class SchedulerLocked(CampaignWorkerError):
     """Another scheduler runs on this database."""
 
     def __init__(self, owner: str, heartbeat_at: datetime | None, ttl: float):

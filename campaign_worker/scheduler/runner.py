@@ -19,7 +19,8 @@ from datetime import datetime
 from campaign_worker.scheduler import alerts, ledger
 from campaign_worker.config.campaigns import ConfigError
 from campaign_worker.scheduler.jobs import JobSpec
-from campaign_worker.store.models import JobRun, utcnow
+from campaign_worker.store.models import JobRun
+from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 from campaign_worker.scheduler.tasks import TASKS
 

@@ -38,7 +38,7 @@ from campaign_worker.scheduler import ledger, lock as scheduler_lock
 from campaign_worker.store.db import reading
 from campaign_worker.scheduler.runner import JobRunner
 from campaign_worker.scheduler.jobs import JobSpec, load_jobs
-from campaign_worker.store.models import utcnow
+from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 
 log = logging.getLogger(__name__)

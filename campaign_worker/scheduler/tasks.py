@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from sqlalchemy import and_, delete, func, select
 
-from campaign_worker.store.models import JobRun, utcnow
+from campaign_worker.store.models import JobRun
+from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 

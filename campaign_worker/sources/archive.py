@@ -26,6 +26,7 @@ import instaloader
 from instaloader import ConnectionException, InstaloaderContext, Post
 
 from campaign_worker.post import MAX_MEDIA_PER_POST, MediaRef, MediaType, ParsedPost, make_post
+from campaign_worker.errors import CampaignWorkerError
 
 PLATFORM = "instagram"
 PERMALINK = "https://www.instagram.com/p/{}/"
@@ -49,7 +50,7 @@ _URL_RE = re.compile(r"^https://[^\s\x00-\x1f\x7f]+$")
 MAX_RAW_CHARS = 200_000
 
 
-class ArchiveError(Exception):
+class ArchiveError(CampaignWorkerError):
     """The folder itself cannot be read (missing, not a folder, no permission)."""
 
 

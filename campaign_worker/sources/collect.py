@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -25,9 +25,11 @@ from sqlalchemy import select, update
 from campaign_worker.config.campaigns import ArchiveSource, Campaign, InstagramGraphSource, InstagramSource, MastodonSource, fold_hashtag
 from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.store.models import SourceState
-from campaign_worker.sources.http import RequestBudget, RetryPolicy, utcnow
+from campaign_worker.sources.http import RequestBudget, RetryPolicy
+from campaign_worker.timeutil import utcnow
 from campaign_worker.sources.base import HashtagRun
 from campaign_worker.sources.status import HOLDING, SOURCE_WIDE, STATUSES, SourceFailure, describe
+from campaign_worker.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +159,6 @@ def load_state(ws, campaign: Campaign, src, key: str) -> dict[str, Any]:
     return state
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def requests_last_hour(ws, campaign: Campaign, src) -> int:
     """Requests this source made in the last hour, over all its hashtags."""
     cutoff = time.time() - HOUR
@@ -240,7 +236,7 @@ def _run_hashtag(run: _SourceRun, tag: str, work: Callable[[HashtagRun], None], 
     key = _key(campaign, src, tag)
     state = load_state(run.ws, campaign, src, key)
     now = utcnow()
-    not_before = _aware(state.get("not_before"))
+    not_before = as_utc(state.get("not_before"))
     if run.stop_failure is not None:
         failure = run.stop_failure
         why = "nicht abgefragt, gilt für die ganze Quelle / not asked, applies to the whole source"

@@ -29,7 +29,8 @@ from sqlalchemy import select
 from campaign_worker.store.db import reading
 from campaign_worker.store.models import SourceState
 from campaign_worker.post import MediaRef, ParsedPost, make_post
-from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy, not_before_after, utcnow
+from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy, not_before_after
+from campaign_worker.timeutil import utcnow
 from campaign_worker.sources.base import HashtagRun
 from campaign_worker.sources.status import SourceFailure
 

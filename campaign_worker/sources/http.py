@@ -19,6 +19,7 @@ import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any, stop_before_delay
 
 from campaign_worker.sources.status import SourceFailure
+from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,6 @@ T = TypeVar("T")
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=30)  # when a 429 names no Retry-After
 MAX_RATE_LIMIT_WAIT = timedelta(hours=24)
 USER_AGENT = "campaign-worker (+https://github.com/; regional campaign collector)"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

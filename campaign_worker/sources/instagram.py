@@ -47,9 +47,11 @@ from instaloader import (
 from instaloader.nodeiterator import FrozenNodeIterator
 
 from campaign_worker.post import MediaRef, ParsedPost, make_post
-from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after, utcnow
+from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
+from campaign_worker.timeutil import utcnow
 from campaign_worker.sources.base import HashtagRun
 from campaign_worker.sources.status import SourceFailure
+from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ _SHORTCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # ---------------------------------------------------------------------------------------------
 
 
-class SessionError(Exception):
+class SessionError(CampaignWorkerError):
     """A session file that cannot be used; the message says why (German / English)."""
 
 

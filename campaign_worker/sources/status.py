@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from campaign_worker.timeutil import BERLIN
+from campaign_worker.errors import CampaignWorkerError
 
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ FALL_THROUGH = frozenset({"endpoint_gone", "malformed_response"})
 HOLDING = frozenset({"checkpoint", "login_required"})
 
 
-class SourceFailure(Exception):
+class SourceFailure(CampaignWorkerError):
     """A source could not finish; `status` is one of `STATUSES`.
 
     `detail` is what exactly happened (no secrets, no URLs with tokens), `not_before` when the

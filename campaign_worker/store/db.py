@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine, make_url
+from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ SQLITE_WAL_RESET_FIXED = (3, 51, 3)
 _warned_sqlite = False
 
 
-class DatabaseError(Exception):
+class DatabaseError(CampaignWorkerError):
     """The database cannot be used; the message says what to do."""
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from campaign_worker.store.db import insert_ignore, transaction
-from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia, utcnow
+from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia
+from campaign_worker.timeutil import utcnow
 from campaign_worker.post import ParsedPost
 
 BATCH = 500

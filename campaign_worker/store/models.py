@@ -15,10 +15,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from campaign_worker.timeutil import utcnow
 
 
 class UTCDateTime(TypeDecorator):

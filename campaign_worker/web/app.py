@@ -26,7 +26,8 @@ from campaign_worker.moderation.queue import STATE_LABELS, STATES
 from campaign_worker.workspace import Workspace
 from campaign_worker.web.auth import CSRF_FIELD, LoginRequired, LoginThrottle, csrf_token, current_account
 from campaign_worker.web.queueview import CountsCache
-from campaign_worker.web.i18n import LANGUAGES, as_aware_utc, format_day, format_number, format_time, pick_language, translations
+from campaign_worker.web.i18n import LANGUAGES, format_day, format_number, format_time, pick_language, translations
+from campaign_worker.timeutil import as_utc
 
 SECRET_ENV = "CAMPAIGN_WORKER_WEB_SECRET"
 SESSION_COOKIE = "cw_session"
@@ -108,7 +109,7 @@ class Renderer:
             env.filters["dt"] = lambda value, style="medium": format_time(value, language, style)
             env.filters["day"] = lambda value, style="medium": format_day(value, language, style)
             env.filters["num"] = lambda value: format_number(value, language)
-            env.filters["iso"] = lambda value: as_aware_utc(value).isoformat() if value else ""
+            env.filters["iso"] = lambda value: as_utc(value).isoformat() if value else ""
             env.globals.update(
                 STATES=STATES,
                 state_label=lambda state: STATE_LABELS[language].get(state, state),

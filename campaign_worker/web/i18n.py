@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
+from campaign_worker.timeutil import as_utc, BERLIN
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 BABEL_LOCALES = {"de": "de_DE", "en": "en_GB"}
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def pick_language(value: str | None) -> str:
@@ -52,15 +51,10 @@ def gettext_for(language: str):
     return translations(pick_language(language)).gettext
 
 
-def as_aware_utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC; PostgreSQL aware values."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
 def format_time(value: datetime | None, language: str, style: str = "medium") -> str:
     if value is None:
         return "—"
-    return format_datetime(as_aware_utc(value), style, tzinfo=BERLIN, locale=BABEL_LOCALES[pick_language(language)])
+    return format_datetime(as_utc(value), style, tzinfo=BERLIN, locale=BABEL_LOCALES[pick_language(language)])
 
 
 def format_day(value: date | None, language: str, style: str = "medium") -> str:

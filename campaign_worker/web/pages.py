@@ -11,7 +11,8 @@ from sqlalchemy import desc, func, select, update
 
 from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import Digest, Draft, JobRun, Media, Post, SourceState, User, utcnow
+from campaign_worker.store.models import Digest, Draft, JobRun, Media, Post, SourceState, User
+from campaign_worker.timeutil import utcnow
 from campaign_worker.web.users import Account, authenticate
 from campaign_worker.web.app import flash, local_path, request_language
 from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, start_session

@@ -19,7 +19,9 @@ from sqlalchemy.engine import Connection
 from campaign_worker.moderation import queue
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.models import Media, PostMedia
-from campaign_worker.web.i18n import BERLIN, as_aware_utc
+from campaign_worker.timeutil import BERLIN
+from campaign_worker.timeutil import as_utc
+from campaign_worker.errors import CampaignWorkerError
 
 PAGE_SIZE = 30
 MAX_PAGE_SIZE = 200
@@ -30,7 +32,7 @@ media_table = Media.__table__
 post_media_table = PostMedia.__table__
 
 
-class FilterError(ValueError):
+class FilterError(CampaignWorkerError, ValueError):
     """A filter value that cannot be understood; the message names the field."""
 
 
@@ -96,7 +98,7 @@ def _parse_day(name: str, value: str | None) -> date | None:
 
 
 def encode_after(posted_at: datetime, post_id: int) -> str:
-    return f"{as_aware_utc(posted_at).astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')}~{post_id}"
+    return f"{as_utc(posted_at).astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')}~{post_id}"
 
 
 def decode_after(token: str | None) -> tuple[datetime, int] | None:
@@ -266,7 +268,7 @@ def entry_json(entry: dict, language: str) -> dict:
         "author": entry["author_username"],
         "caption": entry["caption"],
         "hashtags": entry["hashtags"] or [],
-        "posted_at": as_aware_utc(entry["posted_at"]).isoformat(),
+        "posted_at": as_utc(entry["posted_at"]).isoformat(),
         "source": entry["source_id"],
         "rule": entry["rule"],
         "reason": entry["reason_en"] if language == "en" else entry["reason_de"],

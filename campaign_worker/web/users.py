@@ -16,7 +16,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import User, utcnow
+from campaign_worker.store.models import User
+from campaign_worker.timeutil import utcnow
+from campaign_worker.errors import CampaignWorkerError
 
 ROLES = ("admin", "moderator", "viewer")
 ROLE_RANK = {"viewer": 0, "moderator": 1, "admin": 2}
@@ -30,7 +32,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
 
 
-class AccountError(ValueError):
+class AccountError(CampaignWorkerError, ValueError):
     """An account operation that cannot be done; the message says what to fix."""
 
 
