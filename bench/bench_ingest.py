@@ -82,7 +82,7 @@ def main() -> dict:
         moderated = time.perf_counter()
         result = store_posts(ws.engine, campaign.slug, "bench", posts, batch=2000)
         stored = time.perf_counter()
-        assert result.new_posts == N, result
+        assert result.posts_new == N, result
         ws.close()
 
         baseline = raw_baseline([post_row(p, "bench") for p in posts], Path(tmp) / "raw.sqlite3")

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from campaign_worker.publish.digest import RenderedDigest, render_week, weeks_with_posts
 from campaign_worker.publish.drafts import compose
-from campaign_worker.sources.storing import ImportSummary, import_archive, resolve_archive_path
 from campaign_worker.moderation.job import moderate
+from campaign_worker.sources.archive import import_archive, resolve_archive_path
+from campaign_worker.store.ingest import PostCounts
+
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
 
 
 @dataclass
 class DemoReport:
-    imports: dict[str, ImportSummary] = field(default_factory=dict)
+    imports: dict[str, PostCounts] = field(default_factory=dict)
     moderation: dict = field(default_factory=dict)
     drafts: dict = field(default_factory=dict)
     digests: list[RenderedDigest] = field(default_factory=list)
 
 
-def run_demo(ws, on_progress: Callable[[int, int], None] | None = None) -> DemoReport:
+def run_demo(ws: Workspace, on_progress: Callable[[int, int], None] | None = None) -> DemoReport:
     report = DemoReport()
     for campaign in ws.selected(None):
         for source in campaign.sources:

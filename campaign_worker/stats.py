@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from campaign_worker.store.db import reading
 from campaign_worker.store.models import Digest, Draft, Media, ModerationEvent, Post
 from campaign_worker.moderation.queue import counts as queue_counts
 
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
 
-def collect_stats(ws) -> dict:
+
+def collect_stats(ws: Workspace) -> dict:
     with reading(ws.engine) as connection:
         states = queue_counts(connection)
         drafts = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -11,6 +13,9 @@ from campaign_worker.config.campaigns import Campaign, ConfigError, load_campaig
 from campaign_worker.store.db import make_engine
 from campaign_worker.home import Home, resolve_home
 from campaign_worker.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from campaign_worker.media.store import MediaStore
 
 
 @dataclass
@@ -45,7 +50,12 @@ class Workspace:
             return [self.campaigns[s] for s in sorted(self.campaigns)]
         return [self.campaign(s) for s in slugs]
 
-    def for_each(self, slugs, work, should_stop=lambda: False) -> dict:
+    def for_each(
+        self,
+        slugs: list[str] | tuple[str, ...] | None,
+        work: Callable[[Campaign], dict],
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> dict:
         """Run `work(campaign)` for each selected campaign; its counts summed and per campaign."""
         total: dict[str, int] = {}
         per_campaign: dict[str, dict] = {}
@@ -60,7 +70,8 @@ class Workspace:
         return {**total, "campaigns": per_campaign}
 
     @cached_property
-    def media(self):
+    def media(self) -> MediaStore:
+        # Imported on first use: Pillow is heavy and most commands never touch a picture.
         from campaign_worker.media.store import MediaStore
 
         return MediaStore(self.home.media_dir)

@@ -2,7 +2,8 @@
 
 The JSON shapes are the ones instaloader 4.16 reads (`Hashtag.get_posts_resumable`,
 `Hashtag.from_name`, `Post._obtain_metadata`, `Post._iphone_struct`) and the ones the Graph API
-and Mastodon document. Every fake counts the requests it answered.
+and Mastodon document. Every fake counts the requests it answered. `memory_feed` hands posts to
+the in-memory source, for tests that need collected posts but not a platform's HTTP.
 """
 
 from __future__ import annotations
@@ -364,6 +365,15 @@ class FakeGraph:
 def no_sleeping(monkeypatch):
     """Any real wait would make a test slow: fail it instead (collection never waits for real)."""
     monkeypatch.setattr(time, "sleep", lambda s: (_ for _ in ()).throw(AssertionError(f"slept {s} s")))
+
+
+@pytest.fixture
+def memory_feed():
+    """`sources.memory.feed`, emptied again after the test."""
+    from campaign_worker.sources import memory
+
+    yield memory.feed
+    memory.clear()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Small builders for test data: posts in the shape every source produces."""
+"""Small builders for test data: posts in the shape every source produces, and a campaign
+whose source is the in-memory one (`sources.memory`), fed with them."""
 
 from __future__ import annotations
 
@@ -23,3 +24,24 @@ def post(n: int, caption: str | None = None, author: str = "anna.siegen", *, hou
 
 def image_ref(path, position: int = 0) -> MediaRef:
     return MediaRef(position=position, kind="image", local_path=path)
+
+
+def memory_campaign(home, slug: str = "test", *, page_size: int = 12, per_run: int = 60,
+                    hashtags: tuple[str, ...] = ("meinherztraegtkrone",), extra: str = "") -> None:
+    """Write `config/campaigns/<slug>.toml` with one memory source `mem` (fed with `memory.feed("mem", …)`)."""
+    folder = home.root / "config" / "campaigns"
+    folder.mkdir(parents=True, exist_ok=True)
+    tags = ", ".join(f'"{t}"' for t in hashtags)
+    (folder / f"{slug}.toml").write_text(f'''name = "Testkampagne"
+hashtags = [{tags}]
+{extra}
+[[audiences]]
+key = "fachkraefte"
+label = "Fachkräfte"
+
+[[sources]]
+id = "mem"
+type = "memory"
+page_size = {page_size}
+max_requests_per_run = {per_run}
+''', encoding="utf-8")

@@ -103,7 +103,7 @@ def test_check_campaigns_collects_all_errors(home):
 
 def test_unusable_database_is_a_message_not_a_traceback(home, capsys, monkeypatch):
     (home.data_dir / "campaign-worker.sqlite3").write_text("kein SQLite", encoding="utf-8")
-    assert main(["--home", str(home.root), "stats"]) == 1
+    assert main(["--home", str(home.root), "stats"]) == 2
     err = capsys.readouterr().err
     assert "Datenbank nicht nutzbar" in err and "file is not a database" in err and "Traceback" not in err
     monkeypatch.setenv("CAMPAIGN_WORKER_DATABASE_URL", "mysql://x@127.0.0.1/y")

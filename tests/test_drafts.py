@@ -8,7 +8,7 @@ from campaign_worker.store.db import transaction
 from campaign_worker.publish.drafts import Composer, compose, excerpt
 from campaign_worker.store.ingest import store_posts
 from campaign_worker.publish.limits import grapheme_len, image_problems
-from campaign_worker.store.models import Draft
+from campaign_worker.store.models import Draft, draft_table
 from campaign_worker.moderation.queue import decide
 
 from .helpers import post
@@ -23,7 +23,7 @@ def approve(ws, posts, campaign="siegen"):
 
 def drafts_of(ws):
     with ws.engine.connect() as connection:
-        return connection.execute(select(Draft.__table__).order_by(Draft.id)).all()
+        return connection.execute(select(draft_table).order_by(Draft.id)).all()
 
 
 def test_tone_follows_the_audience(sqlite_workspace):
@@ -73,7 +73,7 @@ def test_compose_is_idempotent_and_keeps_edits(sqlite_workspace):
     assert {(r.audience, r.channel) for r in rows} == {("azubis", c) for c in ("instagram", "facebook", "linkedin")}
     assert all(r.problems == [] for r in rows)  # partner: no rights problem
     with transaction(sqlite_workspace.engine) as connection:
-        connection.execute(Draft.__table__.update().where(Draft.id == rows[0].id).values(text="Von Hand", edited_by="maria"))
+        connection.execute(draft_table.update().where(Draft.id == rows[0].id).values(text="Von Hand", edited_by="maria"))
     again = compose(sqlite_workspace, refresh=True)
     assert again["created"] == 0 and again["refreshed"] == 2 and again["kept"] == 1
     assert drafts_of(sqlite_workspace)[0].text == "Von Hand"
@@ -96,3 +96,23 @@ def test_every_template_keeps_its_paragraphs(sqlite_workspace):
                 assert len(paragraphs) == 4, (slug, audience.key, channel, text)
                 assert paragraphs[1].startswith("„Ein schöner Tag.“")
                 assert audience.cta_text in paragraphs[2]
+
+
+def test_drafts_list_exports_json_and_csv(sqlite_workspace, capsys):
+    import csv
+    import io
+    import json
+
+    from campaign_worker.cli.main import main
+
+    approve(sqlite_workspace, [post(1, "Erster Tag in der Ausbildung in Siegen!")])
+    compose(sqlite_workspace, ["siegen"])
+    capsys.readouterr()
+    args = ["--home", str(sqlite_workspace.home.root), "drafts", "list", "-c", "siegen", "--channel", "instagram"]
+    assert main([*args, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["channel"] for r in rows} == {"instagram"} and isinstance(rows[0]["hashtags"], list)
+    assert main([*args, "--format", "csv"]) == 0
+    exported = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["id"] for r in exported] == [str(r["id"]) for r in rows]
+    assert exported[0]["hashtags"] == " ".join(rows[0]["hashtags"])

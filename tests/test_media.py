@@ -15,7 +15,9 @@ import requests
 import responses
 from PIL import Image, ImageCms, ImageDraw, ImageFile
 
-from campaign_worker.media.store import MediaFetchError, MediaLimits, MediaStore, StoredMedia, fetch_bytes, hamming
+from campaign_worker.media.download import MediaFetchError, fetch_bytes
+from campaign_worker.media.images import MediaLimits, hamming
+from campaign_worker.media.store import MediaStore, StoredMedia
 from campaign_worker.store.models import Media
 
 CDN = "https://scontent.cdninstagram.com/v/t51/photo.jpg"

@@ -7,6 +7,9 @@ import json
 import pytest
 
 from campaign_worker.cli.main import main
+from campaign_worker.home import Home
+
+from .helpers import memory_campaign, post
 
 pytestmark = pytest.mark.slow
 
@@ -61,22 +64,50 @@ def test_sample_spam_and_partners_are_decided_by_rules(demo_home, capsys):
     assert not [c for c in genuine if state[c] == "rejected"], "genuine posts must never be auto-rejected"
 
 
-def test_queue_decisions_via_cli_are_audited(demo_home, capsys):
-    assert main(["--home", str(demo_home), "demo"]) == 0
+@pytest.fixture
+def fed_home(demo_home, memory_feed):
+    """A home whose campaign `test` collects a few posts from the in-memory source."""
+    memory_feed("mem", [post(n, f"Neu in Siegen, Nr. {n}: der Weg zur Arbeit #meinherztraegtkrone") for n in range(1, 5)])
+    memory_campaign(Home(demo_home))
+    return demo_home
+
+
+def cli(home_root, *args: str) -> None:
+    assert main(["--home", str(home_root), *args]) == 0
+
+
+def test_queue_decisions_via_cli_are_audited(fed_home, capsys):
+    cli(fed_home, "collect", "-c", "test")
+    cli(fed_home, "moderate", "-c", "test")
     capsys.readouterr()
-    assert main(["--home", str(demo_home), "queue", "list", "--campaign", "siegen", "--json", "--limit", "2"]) == 0
+    cli(fed_home, "queue", "list", "--campaign", "test", "--json", "--limit", "2")
     first, second = json.loads(capsys.readouterr().out)
-    assert main(["--home", str(demo_home), "queue", "approve", str(first["post_id"]), "--campaign", "siegen", "--user", "maria"]) == 0
-    assert main(["--home", str(demo_home), "queue", "reject", second["external_id"], "-c", "siegen", "--user", "maria",
-                 "--reason", "Kein Bezug zu Siegen"]) == 0
-    assert main(["--home", str(demo_home), "queue", "undo", str(first["post_id"]), "-c", "siegen", "--user", "maria"]) == 0
+    cli(fed_home, "queue", "approve", str(first["post_id"]), "--campaign", "test", "--user", "maria")
+    cli(fed_home, "queue", "reject", second["external_id"], "-c", "test", "--user", "maria", "--reason", "Kein Bezug zu Siegen")
+    cli(fed_home, "queue", "undo", str(first["post_id"]), "-c", "test", "--user", "maria")
     capsys.readouterr()
-    assert main(["--home", str(demo_home), "queue", "show", str(second["post_id"]), "-c", "siegen", "--json"]) == 0
+    cli(fed_home, "queue", "show", str(second["post_id"]), "-c", "test", "--json")
     shown = json.loads(capsys.readouterr().out)
     assert shown["state"] == "rejected" and shown["reason_de"] == "Kein Bezug zu Siegen"
     assert shown["events"][-1]["actor"] == "user:maria"
-    assert main(["--home", str(demo_home), "queue", "show", str(first["post_id"]), "-c", "siegen", "--json"]) == 0
+    cli(fed_home, "queue", "show", str(first["post_id"]), "-c", "test", "--json")
     assert json.loads(capsys.readouterr().out)["state"] == "pending"
+
+
+def test_a_post_goes_from_a_source_to_the_digest(fed_home, capsys):
+    cli(fed_home, "collect", "-c", "test")
+    cli(fed_home, "moderate", "-c", "test")
+    capsys.readouterr()
+    cli(fed_home, "queue", "list", "--campaign", "test", "--json")
+    pending = json.loads(capsys.readouterr().out)
+    assert {row["external_id"] for row in pending} == {"C00001", "C00002", "C00003", "C00004"}
+    cli(fed_home, "queue", "approve", "C00003", "-c", "test", "--user", "maria")
+    cli(fed_home, "drafts", "compose", "-c", "test")
+    assert "1 freigegebene Beiträge" in capsys.readouterr().out
+    cli(fed_home, "digest", "render", "-c", "test", "--all-weeks")
+    digest = (fed_home / "data" / "output" / "digests" / "test" / "2026-W41.html").read_text(encoding="utf-8")
+    recommended = digest.split("Empfehlungen zum Teilen", 1)[1].split("Wartet auf Entscheidung", 1)[0]
+    assert "Nr. 3: der Weg zur Arbeit" in recommended and "Nr. 1:" not in recommended
 
 
 def test_unknown_campaign_and_missing_folder_are_clear_errors(demo_home, capsys):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from campaign_worker.store.db import transaction
 from campaign_worker.store.ingest import store_posts
-from campaign_worker.store.models import CampaignPost
+from campaign_worker.store.models import CampaignPost, campaign_post_table
 from campaign_worker.moderation.verdict import Verdict
 from campaign_worker.moderation.queue import QueueError, QueueFilter, apply_rule_verdict, counts, decide, history, list_entries, undo
 
@@ -25,7 +25,7 @@ def ids(engine):
 
 def state_of(engine, post_id):
     with engine.connect() as connection:
-        return connection.execute(select(CampaignPost.__table__).where(CampaignPost.post_id == post_id)).one()
+        return connection.execute(select(campaign_post_table).where(CampaignPost.post_id == post_id)).one()
 
 
 def test_rule_verdict_moves_new_post_and_is_audited(engine, ids):

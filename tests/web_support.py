@@ -14,6 +14,7 @@ from campaign_worker.moderation.verdict import Verdict
 from campaign_worker.post import make_post
 from campaign_worker.web.users import add_user
 from campaign_worker.web import create_app
+from campaign_worker.workspace import Workspace
 
 PASSWORD = "richtig-geheim-42"
 ROLES = ("viewer", "moderator", "admin")
@@ -23,7 +24,7 @@ XSS_CAPTION = ('Schön hier #MeinHerzTraegtKrone <script>window.__pwned=1</scrip
 XSS_AUTHOR = '"><svg onload=alert(1)>'
 
 
-def seed_posts(ws, campaign: str = "siegen", count: int = 6, *, source: str = "archiv") -> dict[str, int]:
+def seed_posts(ws: Workspace, campaign: str = "siegen", count: int = 6, *, source: str = "archiv") -> dict[str, int]:
     """`count` posts one hour apart, held for review by a rule; returns external id → post id."""
     posts = [
         make_post(
@@ -45,12 +46,12 @@ def seed_posts(ws, campaign: str = "siegen", count: int = 6, *, source: str = "a
     return {key.split(":", 1)[1]: post_id for key, post_id in result.post_ids.items()}
 
 
-def add_accounts(ws) -> None:
+def add_accounts(ws: Workspace) -> None:
     for role in ROLES:
         add_user(ws.engine, role, PASSWORD, role)
 
 
-def make_client(ws, **kwargs) -> TestClient:
+def make_client(ws: Workspace, **kwargs) -> TestClient:
     return TestClient(create_app(ws, secret="test-secret", **kwargs), follow_redirects=False)
 
 
@@ -65,7 +66,7 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/queue"})
 
 
-def signed_in(ws, role: str) -> tuple[TestClient, str]:
+def signed_in(ws: Workspace, role: str) -> tuple[TestClient, str]:
     client = make_client(ws)
     response = log_in(client, role)
     assert response.status_code == 303, response.text

@@ -8,12 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich import box
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from campaign_worker.cli.common import UserError, console, err_console, state
-from campaign_worker.sources.status import STATUSES, format_time
+from campaign_worker.cli.common import CampaignOpt, UserError, console, err_console, state
 
 instagram_app = typer.Typer(help="Instagram-Anmeldung / Instagram login.", no_args_is_help=True)
 
@@ -28,6 +24,8 @@ def _status_cell(status: str | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
+    from campaign_worker.sources.status import format_time
+
     if moment is None:
         return "–"
     return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))  # SQLite drops the zone
@@ -35,10 +33,14 @@ def _when(moment: datetime | None) -> str:
 
 def collect_cmd(
     ctx: typer.Context,
-    campaign: Optional[List[str]] = typer.Option(None, "--campaign", "-c", help="Kampagne (mehrfach möglich; ohne: alle) / campaign slug."),
+    campaign: Optional[List[str]] = CampaignOpt,
     source: Optional[str] = typer.Option(None, "--source", "-s", help="Nur diese Quelle (auch wenn abgeschaltet) / only this source."),
 ) -> None:
     """Beiträge aus allen Quellen sammeln / collect posts from every source."""
+    from rich import box
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
     from campaign_worker.sources.collect import collect
 
     ws = state(ctx).workspace()
@@ -82,7 +84,11 @@ def sources_cmd(
     campaign: Optional[List[str]] = typer.Option(None, "--campaign", "-c", help="Kampagne / campaign slug."),
 ) -> None:
     """Quellen mit letztem Status und Wartezeit zeigen / list sources with last status and not-before time."""
+    from rich import box
+    from rich.table import Table
+
     from campaign_worker.sources.collect import source_states
+    from campaign_worker.sources.status import STATUSES
 
     ws = state(ctx).workspace()
     table = Table(title="Quellen / sources", box=box.SIMPLE_HEAD)
@@ -125,10 +131,7 @@ def instagram_session_cmd(
     if not re.match(USERNAME_RE, username):
         raise UserError(f"kein gültiger Instagram-Name / not a valid Instagram name: {username!r}")
     home = state(ctx).home
-    try:
-        cookies = instagram.read_session_file(file.expanduser())
-    except instagram.SessionError as exc:
-        raise UserError(str(exc)) from None
+    cookies = instagram.read_session_file(file.expanduser())
     if check:
         client = instagram.InstagramClient(instagram.LoadedSession(username, cookies, ""), RequestBudget(2))
         try:

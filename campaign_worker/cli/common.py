@@ -1,25 +1,33 @@
-"""What every CLI command shares: consoles, the per-invocation state and `UserError`.
+"""What every CLI command shares: consoles, the per-invocation state, `UserError` and small helpers.
 
-Area modules (`cli_pipeline`, `cli_collect`, `cli_web`, `cli_scheduler`) import from here, not
-from `cli`, so that any of them can be imported on its own.
+Area modules import from here, never from `cli.main`, so that any of them can be imported on
+its own. Nothing here imports the database or web stack: `--help` and `config check` must
+start without them, so the workspace is opened (and imported) on first use.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 
-from campaign_worker.home import resolve_home
-from campaign_worker.workspace import Workspace
-from campaign_worker.errors import UserError  # noqa: F401  (re-exported for the command modules)
+from campaign_worker.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from campaign_worker.home import Home
+    from campaign_worker.workspace import Workspace
+
+__all__ = ["CampaignOpt", "State", "UserError", "console", "err_console", "print_json", "progress", "state", "tracker"]
 
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
+CampaignOpt = typer.Option(None, "--campaign", "-c", help="Kampagne (mehrfach möglich; ohne: alle) / campaign slug.")
 
 
 class State:
@@ -31,11 +39,15 @@ class State:
         self._workspace: Workspace | None = None
 
     @property
-    def home(self):
+    def home(self) -> Home:
+        from campaign_worker.home import resolve_home
+
         return resolve_home(self.home_arg)
 
     def workspace(self) -> Workspace:
         if self._workspace is None:
+            from campaign_worker.workspace import Workspace
+
             self._workspace = Workspace.open(self.home)
         return self._workspace
 
@@ -48,3 +60,21 @@ def state(ctx: typer.Context) -> State:
     return ctx.ensure_object(State) if ctx.obj is None else ctx.obj
 
 
+def print_json(data) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def progress() -> Progress:
+    """A progress bar on stderr, shown only on a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True,
+                    disable=not err_console.is_terminal)
+
+
+def tracker(bar: Progress, description: str):
+    """An `on_progress(done, total)` callback that moves one task of `bar`."""
+    task = bar.add_task(description, total=None)
+    return lambda done, total: bar.update(task, completed=done, total=total)

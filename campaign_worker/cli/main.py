@@ -1,23 +1,23 @@
 """The command line: a thin layer over the library. `main(argv) -> int` runs it in-process.
 
-Errors a user can fix (configuration, unknown campaign, bad input) print a message and
-return exit code 2; nothing prints a traceback unless `--debug` is given.
+Each area registers its commands from its own module. Errors are translated once, here: a
+`CampaignWorkerError` (configuration, unknown campaign, bad input, a queue or mail problem)
+and an unusable database print one message and return exit code 2; nothing prints a
+traceback unless `--debug` is given. Commands import what they use inside their functions,
+so `--help` and `config check` start without the database or web stack.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Optional
 
-import click
 import typer
-from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
 
 from campaign_worker import __version__
-from campaign_worker.config.campaigns import ConfigError, check_campaigns
-from campaign_worker.store.db import DatabaseError
-from campaign_worker.cli.common import State, UserError, console, err_console, state  # noqa: F401  (re-exported for area modules)
+from campaign_worker.cli import collect, demo, digest, drafts, importing, moderate, queue, scheduler, web
+from campaign_worker.cli.common import State, UserError, console, err_console, state
+from campaign_worker.errors import CampaignWorkerError
 
 app = typer.Typer(
     name="campaign-worker",
@@ -38,6 +38,8 @@ def _root(
     home: Optional[str] = typer.Option(None, "--home", envvar="CAMPAIGN_WORKER_HOME", help="Projektordner / project folder."),
     debug: bool = typer.Option(False, "--debug", help="Tracebacks und Debug-Logs / tracebacks and debug logs."),
 ) -> None:
+    import logging
+
     ctx.obj = State(home, debug)
     ctx.call_on_close(ctx.obj.close)
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -52,6 +54,9 @@ def version() -> None:
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
     """Alle Kampagnendateien prüfen / validate every campaign file."""
+    from campaign_worker.config.campaigns import check_campaigns
+    from campaign_worker.scheduler.jobs import check_jobs
+
     home = state(ctx).home
     campaigns, errors = check_campaigns(home)
     for slug, campaign in sorted(campaigns.items()):
@@ -62,8 +67,6 @@ def config_check(ctx: typer.Context) -> None:
         raise typer.Exit(2)
     if not campaigns:
         raise UserError(f"Keine Kampagnen gefunden / no campaigns found in {home.root / 'config' / 'campaigns'}")
-    from campaign_worker.scheduler.jobs import check_jobs
-
     jobs, job_errors = check_jobs(home)
     for job in jobs:
         console.print(f"[green]ok[/green]  job {job.name}: {job.describe()}")
@@ -90,80 +93,58 @@ def db_upgrade(ctx: typer.Context) -> None:
         console.print(f"Schema aktualisiert / schema upgraded: {before or 'leer/empty'} → {after}")
 
 
-# Typer ≥ 0.29 carries its own copy of click; older versions raise click's classes.
-_CLICK_ERRORS = tuple({c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"} | {click.ClickException})
-_EXITS = tuple({typer.Exit, click.exceptions.Exit})
-_ABORTS = tuple({typer.Abort, click.exceptions.Abort})
+# Typer ≥ 0.29 carries its own copy of click; before, these names were click's own classes.
+_CLICK_ERRORS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
-AREAS = ("pipeline", "collect", "web", "scheduler")
-_registered: set[str] = set()
-
-
-def _register_areas() -> None:
-    """Commands of the other areas live in their own modules; each is added once.
-
-    A module that is still being imported (it imported `cli` first) is added on the next call,
-    which `main` makes.
-    """
-    import importlib
-
-    for name in AREAS:
-        if name in _registered:
-            continue
-        try:
-            module = importlib.import_module(f"campaign_worker.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"campaign_worker.cli.{name}":
-                raise
-            continue
-        if hasattr(module, "register"):
-            module.register(app)
-            _registered.add(name)
+# Commands first, then groups, each in this order, is the order `--help` lists them in.
+for area in (importing, moderate, demo, queue, drafts, digest, collect, web, scheduler):
+    area.register(app)
 
 
-_register_areas()
+def _database_error(exc: Exception) -> str | None:
+    """The one-line reason when `exc` says the database cannot be used, else None."""
+    # Looked up, not imported: commands that never open the database never load SQLAlchemy.
+    sqlalchemy = sys.modules.get("sqlalchemy")
+    if sqlalchemy is None or not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return None
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI in-process; returns the exit code instead of exiting."""
-    _register_areas()
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
         result = command.main(args=args, prog_name="campaign-worker", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except _EXITS as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except _ABORTS:
+    except typer.Abort:
         err_console.print("Abgebrochen / aborted.")
         return 130
     except _CLICK_ERRORS as exc:
         exc.show()
         return exc.exit_code
-    except ConfigError as exc:
+    except CampaignWorkerError as exc:
         if debug:
             raise
-        err_console.print(exc.render(), markup=False, highlight=False)
+        render = getattr(exc, "render", None)  # a ConfigError lists every problem of its file
+        err_console.print(render() if render else f"Fehler / error: {exc}", markup=False, highlight=False)
         return 2
-    except (UserError, DatabaseError) as exc:
-        if debug:
+    except KeyboardInterrupt:
+        err_console.print("Unterbrochen / interrupted.")
+        return 130
+    except Exception as exc:
+        reason = None if debug else _database_error(exc)
+        if reason is None:
             raise
-        err_console.print(f"Fehler / error: {exc}", markup=False, highlight=False)
-        return 2
-    except SQLAlchemyDBAPIError as exc:
-        if debug:
-            raise
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         err_console.print(
             f"Datenbank nicht nutzbar / database unavailable: {reason}\n"
             "Prüfen Sie CAMPAIGN_WORKER_DATABASE_URL bzw. die Datei in <home>/data / check the URL or file.",
             markup=False, highlight=False,
         )
-        return 1
-    except KeyboardInterrupt:
-        err_console.print("Unterbrochen / interrupted.")
-        return 130
+        return 2
 
 
 def run() -> None:

@@ -94,14 +94,14 @@ class Partner(Strict):
     accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
 
 
-class ArchiveSource(Strict):
+class ArchiveConfig(Strict):
     id: str = Field(pattern=KEY_RE.replace("_]", "_-]"))
     type: Literal["archive"]
     path: str = Field(description="folder written by instaloader (relative to the home)")
     enabled: bool = True
 
 
-class InstagramSource(Strict):
+class InstagramConfig(Strict):
     id: str = Field(pattern=KEY_RE.replace("_]", "_-]"))
     type: Literal["instagram"]
     username: str = Field(pattern=USERNAME_RE, description="account whose saved session is used")
@@ -115,7 +115,7 @@ class InstagramSource(Strict):
     enabled: bool = True
 
 
-class InstagramGraphSource(Strict):
+class InstagramGraphConfig(Strict):
     id: str = Field(pattern=KEY_RE.replace("_]", "_-]"))
     type: Literal["instagram_graph"]
     user_id_env: str = Field(default="IG_GRAPH_USER_ID", pattern=r"^[A-Z][A-Z0-9_]*$")
@@ -129,7 +129,7 @@ class InstagramGraphSource(Strict):
     enabled: bool = True
 
 
-class MastodonSource(Strict):
+class MastodonConfig(Strict):
     id: str = Field(pattern=KEY_RE.replace("_]", "_-]"))
     type: Literal["mastodon"]
     instance: str = Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$")
@@ -141,8 +141,21 @@ class MastodonSource(Strict):
     enabled: bool = True
 
 
-Source = Annotated[
-    Union[ArchiveSource, InstagramSource, InstagramGraphSource, MastodonSource],
+class MemoryConfig(Strict):
+    """Posts handed over in code (`sources.memory.feed`), served like a platform's hashtag feed."""
+
+    id: str = Field(pattern=KEY_RE.replace("_]", "_-]"))
+    type: Literal["memory"]
+    hashtags: list[str] | None = None
+    page_size: int = Field(default=12, ge=1, le=1000, description="posts per page; each page costs one request")
+    max_requests_per_run: int = Field(default=60, ge=1, le=10_000)
+    download_media: bool = True
+    enabled: bool = True
+
+
+# A source's settings; `type` names the class in `sources/` that collects for it (`sources.base.register`).
+SourceConfig = Annotated[
+    Union[ArchiveConfig, InstagramConfig, InstagramGraphConfig, MastodonConfig, MemoryConfig],
     Field(discriminator="type"),
 ]
 
@@ -182,7 +195,7 @@ class Campaign(Strict):
     partners: list[Partner] = Field(default_factory=list)
     blocked_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
     own_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
-    sources: list[Source] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -16,19 +17,22 @@ from sqlalchemy.engine import Connection
 from campaign_worker.moderation.audiences import guess_audiences
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction
-from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia
+from campaign_worker.store.models import (
+    campaign_post_table as cp,
+    media_table as media,
+    post_media_table as post_media,
+    post_table as post,
+)
 from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.engine import Moderator, Outcome
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.moderation.queue import apply_rule_verdict
 
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
+
 BATCH = 500
 HISTORY_DAYS = 180
-
-cp = CampaignPost.__table__
-post = Post.__table__
-post_media = PostMedia.__table__
-media = Media.__table__
 
 
 def _image_hashes(connection: Connection, post_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -68,7 +72,7 @@ def _candidates(connection: Connection, where, order_oldest_first: bool = True) 
         ), row
 
 
-def evaluate_post(ws, campaign: Campaign, post_id: int) -> tuple[Candidate, Outcome]:
+def evaluate_post(ws: Workspace, campaign: Campaign, post_id: int) -> tuple[Candidate, Outcome]:
     """The rules' verdicts on one stored post, with the campaign's other posts as history; stores nothing."""
     moderator = Moderator(campaign, ws.home)
     with reading(ws.engine) as connection:
@@ -82,7 +86,7 @@ def evaluate_post(ws, campaign: Campaign, post_id: int) -> tuple[Candidate, Outc
     return candidate, moderator.evaluate(candidate)
 
 
-def moderate_campaign(ws, campaign: Campaign, *, recheck: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
     """Evaluate the campaign's undecided posts; returns counts per resulting state."""
     counts = {"evaluated": 0, "approved": 0, "rejected": 0, "pending": 0, "unchanged": 0}
     moderator = Moderator(campaign, ws.home)
@@ -113,6 +117,6 @@ def moderate_campaign(ws, campaign: Campaign, *, recheck: bool = False, should_s
     return counts
 
 
-def moderate(ws, campaigns: list[str] | None = None, *, recheck: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict:
+def moderate(ws: Workspace, campaigns: list[str] | None = None, *, recheck: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict:
     """The scheduled task: every selected campaign, counts per campaign and in total."""
     return ws.for_each(campaigns, lambda c: moderate_campaign(ws, c, recheck=recheck, should_stop=should_stop), should_stop)

@@ -15,7 +15,15 @@ from typing import Iterable
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
-from campaign_worker.store.models import CampaignPost, ModerationEvent, Post
+from campaign_worker.store.models import (
+    CampaignPost,
+    Post,
+    campaign_post_table as cp,
+    media_table,
+    moderation_event_table as ev,
+    post_media_table,
+    post_table as post,
+)
 from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.verdict import Verdict
 from campaign_worker.errors import CampaignWorkerError
@@ -27,11 +35,6 @@ STATE_LABELS = {
     "de": {"new": "neu", "pending": "offen", "approved": "freigegeben", "rejected": "abgelehnt", "later": "später"},
     "en": {"new": "new", "pending": "pending", "approved": "approved", "rejected": "rejected", "later": "later"},
 }
-
-cp = CampaignPost.__table__
-ev = ModerationEvent.__table__
-post = Post.__table__
-
 
 class QueueError(CampaignWorkerError):
     """A queue action that cannot be done; the message says why."""
@@ -249,3 +252,68 @@ def list_entries(connection: Connection, flt: QueueFilter, *, limit: int = 50, a
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_post_id(connection: Connection, ref: str) -> int:
+    """A post given as its number, `platform:id` or a bare shortcode (as people type it)."""
+    if ref.isdigit():
+        return int(ref)
+    platform, _, external = ref.rpartition(":")
+    query = select(Post.id).where(Post.external_id == external)
+    if platform:
+        query = query.where(Post.platform == platform)
+    ids = connection.execute(query).scalars().all()
+    if len(ids) != 1:
+        raise QueueError(f"Beitrag {ref!r} nicht gefunden (Nummer, Shortcode oder plattform:id) / post not found")
+    return ids[0]
+
+
+def entry(connection: Connection, campaign: str, post_id: int) -> dict | None:
+    """One post in a campaign: its queue state and reasons with author, caption and time; None if absent."""
+    row = connection.execute(
+        select(CampaignPost.state, CampaignPost.rule, CampaignPost.reason_de, CampaignPost.reason_en, CampaignPost.evidence,
+               CampaignPost.audiences, Post.author_username, Post.caption, Post.posted_at)
+        .join(Post, Post.id == CampaignPost.post_id)
+        .where(CampaignPost.campaign == campaign, CampaignPost.post_id == post_id)
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def listed_entry(connection: Connection, campaign: str, post_id: int) -> dict | None:
+    """One post as `list_entries` returns it, whatever its state; None if not in the campaign."""
+    posted_at = connection.execute(
+        select(cp.c.posted_at).where(cp.c.campaign == campaign, cp.c.post_id == post_id)
+    ).scalar()
+    if posted_at is None:
+        return None
+    # The keyset position right before this post, so the one-row page starts with it.
+    rows = list_entries(connection, QueueFilter(campaign=campaign, state=None), limit=1, after=(posted_at, post_id + 1))
+    return rows[0] if rows and rows[0]["post_id"] == post_id else None
+
+
+def thumbnails(connection: Connection, post_ids: list[int]) -> dict[int, str]:
+    """post id → sha256 of its first picture that has a stored thumbnail."""
+    if not post_ids:
+        return {}
+    rows = connection.execute(
+        select(post_media_table.c.post_id, media_table.c.sha256)
+        .join(media_table, media_table.c.sha256 == post_media_table.c.media_sha256)
+        .where(
+            post_media_table.c.post_id.in_(post_ids),
+            media_table.c.status == "ok",
+            media_table.c.thumb_path.is_not(None),
+        )
+        .order_by(post_media_table.c.post_id, post_media_table.c.position)
+    )
+    found: dict[int, str] = {}
+    for post_id, sha in rows:
+        found.setdefault(post_id, sha)
+    return found
+
+
+def thumbnail_path(connection: Connection, sha256: str) -> str | None:
+    """The stored thumbnail of a picture (relative to the media folder), if it was fetched well."""
+    row = connection.execute(
+        select(media_table.c.thumb_path, media_table.c.status).where(media_table.c.sha256 == sha256)
+    ).first()
+    return row.thumb_path if row is not None and row.status == "ok" and row.thumb_path else None

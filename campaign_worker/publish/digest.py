@@ -18,24 +18,28 @@ from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
 
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction, upsert
 from campaign_worker.publish.drafts import excerpt
-from campaign_worker.store.models import CampaignPost, Digest, Draft, Media, Post, PostMedia
+from campaign_worker.store.models import (
+    campaign_post_table as cp,
+    digest_table,
+    draft_table as draft,
+    media_table as media,
+    post_media_table as post_media,
+    post_table as post,
+)
 from campaign_worker.timeutil import utcnow
 from campaign_worker.moderation.queue import STATE_LABELS, STATES
 from campaign_worker.publish.templating import make_environment
 
-cp = CampaignPost.__table__
-post = Post.__table__
-draft = Draft.__table__
-post_media = PostMedia.__table__
-media = Media.__table__
-digest_table = Digest.__table__
-
+if TYPE_CHECKING:
+    from campaign_worker.config.worker import SmtpSettings
+    from campaign_worker.workspace import Workspace
 
 def week_start_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
@@ -86,7 +90,7 @@ class DigestContent:
     partner_posts: list[tuple[str, int]]
 
 
-def gather(ws, campaign: Campaign, monday: date) -> DigestContent:
+def gather(ws: Workspace, campaign: Campaign, monday: date) -> DigestContent:
     start, end = week_bounds(campaign, monday)
     in_week = and_(cp.c.campaign == campaign.slug, cp.c.posted_at >= start, cp.c.posted_at < end)
     partners = campaign.partner_accounts
@@ -173,7 +177,7 @@ def gather(ws, campaign: Campaign, monday: date) -> DigestContent:
                          pending, [(r or "–", n) for r, n in rejected], partner_posts)
 
 
-def _render(ws, content: DigestContent, template: str, image_src: Callable[[Highlight], str | None]) -> str:
+def _render(ws: Workspace, content: DigestContent, template: str, image_src: Callable[[Highlight], str | None]) -> str:
     env = make_environment(ws.home, content.campaign.language, content.campaign.tz)
     labels = STATE_LABELS.get(content.campaign.language, STATE_LABELS["de"])
     return env.get_template(template).render(d=content, c=content.campaign, labels=labels, image_src=image_src)
@@ -201,7 +205,7 @@ class RenderedDigest:
     counts: dict
 
 
-def render_week(ws, campaign: Campaign, monday: date) -> RenderedDigest:
+def render_week(ws: Workspace, campaign: Campaign, monday: date) -> RenderedDigest:
     """Render (or re-render) one week's digest page and e-mail text, and record it."""
     monday = week_start_of(monday)
     content = gather(ws, campaign, monday)
@@ -219,7 +223,7 @@ def render_week(ws, campaign: Campaign, monday: date) -> RenderedDigest:
     return RenderedDigest(campaign.slug, monday, html_path, text_path, content.counts)
 
 
-def _write_index(ws, campaign: Campaign) -> None:
+def _write_index(ws: Workspace, campaign: Campaign) -> None:
     with reading(ws.engine) as connection:
         rows = [dict(r._mapping) for r in connection.execute(
             select(digest_table.c.week_start, digest_table.c.counts).where(digest_table.c.campaign == campaign.slug)
@@ -231,7 +235,7 @@ def _write_index(ws, campaign: Campaign) -> None:
     _write_atomic(ws.home.output_dir / "digests" / campaign.slug / "index.html", page)
 
 
-def build_email(ws, campaign: Campaign, monday: date, sender: str) -> EmailMessage:
+def build_email(ws: Workspace, campaign: Campaign, monday: date, sender: str) -> EmailMessage:
     """The digest as a multipart e-mail: plain text, HTML with the thumbnails attached inline."""
     content = gather(ws, campaign, monday)
     cids = {h.post_id: make_msgid(domain="campaign-worker.local") for h in content.highlights if h.thumb_bytes}
@@ -249,7 +253,7 @@ def build_email(ws, campaign: Campaign, monday: date, sender: str) -> EmailMessa
     return message
 
 
-def weeks_with_posts(ws, campaign: Campaign) -> list[date]:
+def weeks_with_posts(ws: Workspace, campaign: Campaign) -> list[date]:
     """Mondays of every week in which the campaign has posts (campaign time)."""
     with reading(ws.engine) as connection:
         first, last = connection.execute(select(func.min(cp.c.posted_at), func.max(cp.c.posted_at)).where(cp.c.campaign == campaign.slug)).one()
@@ -264,7 +268,7 @@ def weeks_with_posts(ws, campaign: Campaign) -> list[date]:
     return weeks
 
 
-def send_week(ws, campaign: Campaign, monday: date, smtp=None) -> int:
+def send_week(ws: Workspace, campaign: Campaign, monday: date, smtp: SmtpSettings | None = None) -> int:
     """Mail one week's digest to the campaign's recipients and note when; returns the number of recipients."""
     from campaign_worker.publish.mailer import send_message
     from campaign_worker.config.worker import load_settings
@@ -281,7 +285,7 @@ def send_week(ws, campaign: Campaign, monday: date, smtp=None) -> int:
     return len(recipients)
 
 
-def render_due(ws, campaigns: list[str] | None = None, *, now: datetime | None = None, smtp=None,
+def render_due(ws: Workspace, campaigns: list[str] | None = None, *, now: datetime | None = None, smtp: SmtpSettings | None = None,
                should_stop: Callable[[], bool] = lambda: False) -> dict:
     """The scheduled task: each campaign's last complete week, rendered once and — where the
     campaign asks for it — mailed once. A mail that failed is sent on the next run."""
@@ -301,3 +305,20 @@ def render_due(ws, campaigns: list[str] | None = None, *, now: datetime | None =
         return counts
 
     return ws.for_each(campaigns, one, should_stop)
+
+
+def recent_digests(connection, limit: int = 500) -> list[dict]:
+    """Stored digests, newest week first (every column)."""
+    query = select(digest_table).order_by(digest_table.c.week_start.desc(), digest_table.c.campaign).limit(limit)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def digest_row(connection, digest_id: int) -> dict | None:
+    row = connection.execute(select(digest_table).where(digest_table.c.id == digest_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def last_digest_weeks(connection) -> dict[str, date]:
+    """campaign → the Monday of its newest stored digest."""
+    query = select(digest_table.c.campaign, func.max(digest_table.c.week_start)).group_by(digest_table.c.campaign)
+    return {slug: week for slug, week in connection.execute(query)}

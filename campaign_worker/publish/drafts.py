@@ -11,26 +11,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 
 from campaign_worker.moderation.audiences import guess_audiences
 from campaign_worker.config.campaigns import Audience, Campaign, fold_hashtag
 from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
-from campaign_worker.store.models import CampaignPost, Draft, Media, Post, PostMedia
+from campaign_worker.store.models import (
+    Draft,
+    campaign_post_table as cp,
+    draft_table as draft,
+    media_table as media,
+    post_media_table as post_media,
+    post_table as post,
+)
 from campaign_worker.timeutil import utcnow
 from campaign_worker.publish.templating import make_environment
 
+if TYPE_CHECKING:
+    from campaign_worker.home import Home
+    from campaign_worker.workspace import Workspace
+
 EXCERPT_CHARS = 280
 _HASHTAG_OR_MENTION = re.compile(r"(?<!\w)[#@][\w.]+", re.UNICODE)
-
-cp = CampaignPost.__table__
-post = Post.__table__
-draft = Draft.__table__
-post_media = PostMedia.__table__
-media = Media.__table__
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def draft_hashtags(campaign: Campaign, channel: str) -> tuple[str, ...]:
 class Composer:
     """Renders drafts for one campaign; templates are loaded once."""
 
-    def __init__(self, home, campaign: Campaign):
+    def __init__(self, home: Home, campaign: Campaign):
         self.campaign = campaign
         self.env = make_environment(home, campaign.language, campaign.tz)
 
@@ -116,7 +122,7 @@ def _approved_posts(connection, campaign: Campaign) -> list[dict]:
     return rows
 
 
-def compose_campaign(ws, campaign: Campaign, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
     composer = Composer(ws.home, campaign)
     trusted_accounts = campaign.partner_accounts | {a.lower() for a in campaign.own_accounts}
     with reading(ws.engine) as connection:
@@ -160,6 +166,61 @@ def compose_campaign(ws, campaign: Campaign, *, refresh: bool = False, should_st
     return counts
 
 
-def compose(ws, campaigns: list[str] | None = None, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict:
+def compose(ws: Workspace, campaigns: list[str] | None = None, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict:
     """The scheduled task: drafts for every selected campaign."""
     return ws.for_each(campaigns, lambda c: compose_campaign(ws, c, refresh=refresh, should_stop=should_stop), should_stop)
+
+
+DRAFT_FIELDS = ("id", "post_id", "audience", "channel", "status", "text", "hashtags", "problems")
+
+
+def list_drafts(connection, campaign: str, *, audience: str | None = None, channel: str | None = None,
+                status: str | None = None, limit: int = 100) -> list[dict]:
+    """A campaign's drafts as plain rows (`DRAFT_FIELDS`), by post, audience and channel."""
+    query = select(*(getattr(Draft, f) for f in DRAFT_FIELDS)).where(Draft.campaign == campaign)
+    if audience:
+        query = query.where(Draft.audience == audience)
+    if channel:
+        query = query.where(Draft.channel == channel)
+    if status:
+        query = query.where(Draft.status == status)
+    query = query.order_by(Draft.post_id, Draft.audience, Draft.channel).limit(limit)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def recent_drafts(connection, campaign: str = "", status: str = "", limit: int = 200) -> list[dict]:
+    """The most recently changed drafts (every column), optionally of one campaign and status."""
+    query = select(draft).order_by(draft.c.updated_at.desc(), draft.c.id.desc()).limit(limit)
+    if campaign:
+        query = query.where(draft.c.campaign == campaign)
+    if status:
+        query = query.where(draft.c.status == status)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def draft_row(connection, draft_id: int) -> dict | None:
+    row = connection.execute(select(draft).where(draft.c.id == draft_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def draft_source(connection, post_id: int):
+    """Caption and author of the post a draft was made from (a row), or None."""
+    return connection.execute(select(post.c.caption, post.c.author_username).where(post.c.id == post_id)).first()
+
+
+def edit_draft(connection, draft_id: int, user: str, *, text: str | None = None, status: str | None = None) -> None:
+    """A person's change to a draft's text or status, stamped with who and when."""
+    values = {"text": text} if text is not None else {}
+    if status is not None:
+        values["status"] = status
+    connection.execute(update(draft).where(draft.c.id == draft_id).values(**values, edited_by=user, updated_at=utcnow()))
+
+
+def draft_counts(connection) -> dict[str, dict[str, int]]:
+    """{campaign: {status: n}} for the statuses that have drafts."""
+    counts: dict[str, dict[str, int]] = {}
+    for slug, status, n in connection.execute(
+        select(draft.c.campaign, draft.c.status, func.count()).group_by(draft.c.campaign, draft.c.status)
+    ):
+        counts.setdefault(slug, {})[status] = n
+    return counts

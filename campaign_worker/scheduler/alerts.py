@@ -8,41 +8,27 @@ after the next run.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel
 
 from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.scheduler.ledger import consecutive_failures
 from campaign_worker.publish.mailer import MailError, send_mail
-from campaign_worker.store.models import JobRun
+from campaign_worker.store.models import JobRun, job_alert_table as table
 from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 
 log = logging.getLogger(__name__)
 
 
-class JobAlert(SQLModel, table=True):
-    __tablename__ = "job_alert"
-
-    job: str = Field(primary_key=True, max_length=100)
-    alerting: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
-    failures: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    alerted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    recovered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-
-
 def _state(engine: Engine, job: str) -> dict:
-    table = JobAlert.__table__
     with reading(engine) as connection:
         row = connection.execute(select(table).where(table.c.job == job)).mappings().first()
     return dict(row) if row else {"job": job, "alerting": False, "failures": 0}
 
 
 def _save(engine: Engine, job: str, **values) -> None:
-    table = JobAlert.__table__
     with transaction(engine) as connection:
         insert_ignore(connection, table, [{"job": job, "alerting": False, "failures": 0}], ["job"])
         connection.execute(update(table).where(table.c.job == job).values(**values))
@@ -97,6 +83,5 @@ def _send(settings: WorkerSettings, subject: str, text: str) -> bool:
 
 
 def alerting_jobs(engine: Engine) -> list[str]:
-    table = JobAlert.__table__
     with reading(engine) as connection:
         return list(connection.execute(select(table.c.job).where(table.c.alerting.is_(True))).scalars())

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
 from campaign_worker.store.db import reading
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 class WorkerCollector:
     """Reads the ledger and the post tables on every scrape."""
 
-    def __init__(self, engine, jobs: Callable[[], list[str]]):
+    def __init__(self, engine: Engine, jobs: Callable[[], list[str]]):
         self.engine = engine
         self.jobs = jobs
 
@@ -76,7 +77,7 @@ class WorkerCollector:
         yield heartbeat
 
 
-def health(engine, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]) -> tuple[int, dict]:
+def health(engine: Engine, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]) -> tuple[int, dict]:
     """(HTTP status, body): 200 while the scheduler runs and the database answers, else 503."""
     body: dict = {"scheduler": "running" if scheduler_running() else "stopped"}
     try:
@@ -94,7 +95,7 @@ def health(engine, scheduler_running: Callable[[], bool], jobs: Callable[[], lis
 class HealthServer:
     """A small threaded HTTP server on a local address; `port=0` picks a free port."""
 
-    def __init__(self, engine, *, host: str, port: int, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]):
+    def __init__(self, engine: Engine, *, host: str, port: int, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]):
         registry = CollectorRegistry(auto_describe=False)
         registry.register(WorkerCollector(engine, jobs))
 

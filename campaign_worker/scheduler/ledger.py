@@ -4,7 +4,7 @@ A run is claimed by INSERTing its (job, slot) row with status `running` in its o
 The unique key (job, slot) lets only one process do a slot's work; a partial unique index
 (one `running` row per job) keeps two runs of the same job from overlapping, across processes.
 A process that dies leaves a `running` row behind; the next start marks it `abandoned` and
-re-runs what is owed (see `scheduler.py`).
+re-runs what is owed (see `scheduler/service.py`).
 
 Statuses: running → ok | partial (stopped early) | failed; abandoned (owner died);
 missed (not run, too late); skipped (the job was still running).
@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaign_worker.store.db import reading, transaction
-from campaign_worker.store.models import JobRun
+from campaign_worker.store.models import JobRun, job_run_table
 from campaign_worker.timeutil import utcnow
 from campaign_worker.timeutil import as_utc
 
@@ -323,3 +323,16 @@ def runs(engine: Engine, job: str | None = None, limit: int = 100) -> list[JobRu
         if job:
             query = query.where(JobRun.job == job)
         return list(connection.execute(query).scalars().all())
+
+
+def latest_run_rows(connection) -> list[dict]:
+    """The newest run of each job as plain rows, by job name (for reading pages)."""
+    newest = select(func.max(job_run_table.c.id)).group_by(job_run_table.c.job)
+    query = select(job_run_table).where(job_run_table.c.id.in_(newest)).order_by(job_run_table.c.job)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def recent_run_rows(connection, limit: int = 50) -> list[dict]:
+    """The last `limit` runs of any job as plain rows, newest first."""
+    query = select(job_run_table).order_by(job_run_table.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in connection.execute(query)]

@@ -11,28 +11,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel
 
 from campaign_worker.store.db import insert_ignore, reading, transaction
+from campaign_worker.store.models import scheduler_lock_table as table
 from campaign_worker.scheduler.ledger import owner_alive, owner_id
-from campaign_worker.timeutil import as_utc
-from campaign_worker.timeutil import utcnow
+from campaign_worker.timeutil import as_utc, utcnow
 from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "scheduler"
-
-
-class SchedulerLock(SQLModel, table=True):
-    __tablename__ = "scheduler_lock"
-
-    name: str = Field(primary_key=True, max_length=40)
-    owner: str | None = Field(default=None, max_length=120)
-    acquired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class SchedulerLocked(CampaignWorkerError):
@@ -62,7 +52,6 @@ def acquire(engine: Engine, *, ttl: float, owner: str | None = None, now: dateti
     """Take the lock or raise `SchedulerLocked`; returns the owner id written."""
     owner = owner or owner_id()
     now = now or utcnow()
-    table = SchedulerLock.__table__
     with transaction(engine) as connection:
         insert_ignore(connection, table, [{"name": LOCK_NAME, "owner": None}], ["name"])
         row = connection.execute(select(table).where(table.c.name == LOCK_NAME).with_for_update()).mappings().one()
@@ -86,7 +75,6 @@ def ensure_free(engine: Engine, *, ttl: float, owner: str | None = None, now: da
 
 def heartbeat(engine: Engine, owner: str, now: datetime | None = None) -> bool:
     """Refresh the heartbeat; False when the lock was taken over (the caller must stop)."""
-    table = SchedulerLock.__table__
     with transaction(engine) as connection:
         result = connection.execute(
             update(table).where(table.c.name == LOCK_NAME, table.c.owner == owner).values(heartbeat_at=now or utcnow())
@@ -95,7 +83,6 @@ def heartbeat(engine: Engine, owner: str, now: datetime | None = None) -> bool:
 
 
 def release(engine: Engine, owner: str) -> None:
-    table = SchedulerLock.__table__
     with transaction(engine) as connection:
         connection.execute(
             update(table).where(table.c.name == LOCK_NAME, table.c.owner == owner).values(owner=None, heartbeat_at=None)
@@ -104,7 +91,6 @@ def release(engine: Engine, owner: str) -> None:
 
 def holder(engine: Engine) -> dict | None:
     """The current holder (owner, acquired_at, heartbeat_at) or None."""
-    table = SchedulerLock.__table__
     with reading(engine) as connection:
         row = connection.execute(select(table).where(table.c.name == LOCK_NAME)).mappings().first()
     if not row or not row["owner"]:

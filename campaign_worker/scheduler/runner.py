@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from campaign_worker.scheduler import alerts, ledger
 from campaign_worker.config.campaigns import ConfigError
@@ -23,6 +24,9 @@ from campaign_worker.store.models import JobRun
 from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 from campaign_worker.scheduler.tasks import TASKS
+
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ class JobRunner:
 
     def __init__(
         self,
-        ws,
+        ws: Workspace,
         settings: WorkerSettings,
         *,
         stop_event: threading.Event | None = None,
@@ -94,7 +98,8 @@ class JobRunner:
         finally:
             lock.release()
 
-    def _run_claimed(self, spec, slot, kind, campaigns, retry_of, extra) -> RunOutcome:
+    def _run_claimed(self, spec: JobSpec, slot: datetime, kind: str, campaigns: list[str] | None,
+                     retry_of: int | None, extra: dict) -> RunOutcome:
         engine = self.ws.engine
         claim = ledger.claim(engine, spec.name, slot, kind=kind, owner=self.owner, retry_of=retry_of, now=self.clock())
         if not claim.ok:
@@ -119,7 +124,7 @@ class JobRunner:
         self._alerts(spec.name, claim.run_id)
         return outcome
 
-    def _attempts(self, spec: JobSpec, slot, campaigns, run_id: int, extra) -> RunOutcome:
+    def _attempts(self, spec: JobSpec, slot: datetime, campaigns: list[str] | None, run_id: int, extra: dict) -> RunOutcome:
         task = TASKS[spec.task]
         stopped_early = False
 

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.base import run_job
@@ -32,6 +33,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import MetaData, Table, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import NoSuchTableError
 
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
@@ -40,6 +42,9 @@ from campaign_worker.scheduler.runner import JobRunner
 from campaign_worker.scheduler.jobs import JobSpec, load_jobs
 from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
+
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +101,7 @@ class StartReport:
 class WorkerScheduler:
     def __init__(
         self,
-        ws,
+        ws: Workspace,
         settings: WorkerSettings,
         *,
         specs: dict[str, JobSpec] | None = None,
@@ -313,7 +318,7 @@ class WorkerScheduler:
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs(jobstore=PERSISTENT)}
 
 
-def stored_next_runs(engine) -> dict[str, datetime]:
+def stored_next_runs(engine: Engine) -> dict[str, datetime]:
     """Next run times from the job store table, without starting a scheduler (for `status`)."""
     with reading(engine) as connection:
         try:

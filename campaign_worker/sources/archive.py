@@ -17,16 +17,26 @@ import json
 import lzma
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import instaloader
 from instaloader import ConnectionException, InstaloaderContext, Post
 
-from campaign_worker.post import MAX_MEDIA_PER_POST, MediaRef, MediaType, ParsedPost, make_post
+from campaign_worker.config.campaigns import ArchiveConfig
 from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.post import MAX_MEDIA_PER_POST, MediaRef, MediaType, ParsedPost, make_post
+from campaign_worker.sources.base import HashtagRun, Source, register
+from campaign_worker.sources.http import RequestBudget
+from campaign_worker.sources.status import SourceFailure
+from campaign_worker.sources.storing import import_posts
+from campaign_worker.store.ingest import PostCounts
+
+if TYPE_CHECKING:
+    from campaign_worker.workspace import Workspace
 
 PLATFORM = "instagram"
 PERMALINK = "https://www.instagram.com/p/{}/"
@@ -122,6 +132,67 @@ def read_archive(folder: Path | str) -> ArchiveReadResult:
     finally:
         context.close()
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Importing a folder: by hand (`import-archive`, the demo) or as a configured source
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_archive_path(ws: Workspace, path: str | Path) -> Path:
+    """A folder given relative to the home; `sample/…` falls back to the bundled sample."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    local = ws.home.root / candidate
+    if local.exists() or candidate.parts[:1] != ("sample",):
+        return local
+    bundled = ws.home.find("sample", str(Path(*candidate.parts[1:])))
+    return bundled or local
+
+
+def import_archive(ws: Workspace, campaign_slug: str, folder: Path, *, source_id: str = "archive",
+                   should_stop: Callable[[], bool] = lambda: False,
+                   on_progress: Callable[[int, int], None] | None = None) -> PostCounts:
+    """Import an instaloader download folder into a campaign (idempotent)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Ordner nicht gefunden / folder not found: {folder}")
+    result = read_archive(folder)
+    counts = import_posts(ws, campaign_slug, source_id, result.posts, should_stop=should_stop, on_progress=on_progress)
+    counts.problems[:0] = list(result.problems)
+    return counts
+
+
+@register
+class ArchiveSource(Source):
+    """The folder of an `archive` source, read whole on every run: storing twice stores once."""
+
+    type = "archive"
+    per_hashtag = False
+    config: ArchiveConfig
+
+    def make_budget(self) -> RequestBudget:
+        return RequestBudget(0, reason="liest nur Dateien / reads files only")
+
+    def collect(self, run: HashtagRun) -> None:
+        folder = resolve_archive_path(self.ws, self.config.path)
+        if not folder.is_dir():
+            raise SourceFailure("not_configured", f"Ordner fehlt / folder missing: {folder}")
+        try:
+            run.counts.add(import_archive(self.ws, self.campaign.slug, folder, source_id=self.config.id,
+                                          should_stop=run.should_stop))
+        except ArchiveError as exc:
+            raise SourceFailure("not_configured", str(exc)) from None
+        run.complete = True
+
+    def summary(self, run: HashtagRun, detail: str) -> str:
+        if detail:
+            return detail
+        counts = run.counts
+        text = f"{counts.posts_new + counts.posts_seen} Beiträge gelesen / posts read"
+        if counts.problems:
+            text += f"; {len(counts.problems)} Probleme / problems: " + " | ".join(counts.problems[:5])
+        return text
 
 
 def _list_files(folder: Path) -> set[str]:

@@ -26,13 +26,14 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
-from campaign_worker.store.db import reading
-from campaign_worker.store.models import SourceState
+from campaign_worker.config.campaigns import InstagramGraphConfig
 from campaign_worker.post import MediaRef, ParsedPost, make_post
+from campaign_worker.sources.base import HashtagRun, Source, register
 from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy, not_before_after
-from campaign_worker.timeutil import utcnow
-from campaign_worker.sources.base import HashtagRun
 from campaign_worker.sources.status import SourceFailure
+from campaign_worker.store.db import reading
+from campaign_worker.store.models import source_state_table
+from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _graph_error(response: requests.Response, body: Any) -> SourceFailure | None
     return SourceFailure("malformed_response", text)
 
 
-def client_for(source, http: requests.Session, budget: RequestBudget, policy: RetryPolicy) -> GraphClient:
+def client_for(source: InstagramGraphConfig, http: requests.Session, budget: RequestBudget, policy: RetryPolicy) -> GraphClient:
     user_id, token = os.environ.get(source.user_id_env, "").strip(), os.environ.get(source.token_env, "").strip()
     missing = [name for name, value in ((source.user_id_env, user_id), (source.token_env, token)) if not value]
     if missing:
@@ -154,7 +155,7 @@ def queried_hashtags(run: HashtagRun, account: str) -> dict[str, float]:
     """Hashtag → last query time (epoch) of this account, over every state row, within 7 days."""
     cutoff = time.time() - QUOTA_WINDOW.total_seconds()
     found: dict[str, float] = {}
-    table = SourceState.__table__
+    table = source_state_table
     with reading(run.ws.engine) as connection:
         for key, extra in connection.execute(select(table.c.key, table.c.extra)):
             graph = (extra or {}).get("graph") or {}
@@ -186,55 +187,63 @@ def _hashtag_id(run: HashtagRun, client: GraphClient, graph: dict) -> str:
     return graph["hashtag_id"]
 
 
-def collect_hashtag(run: HashtagRun, source, client: GraphClient) -> None:
-    """Each configured edge of the hashtag; `recent_media` stops at the first stored post."""
-    graph = run.extra.setdefault("graph", {})
-    if source.poll_interval_hours > 24:
-        run.note(f"Abfrageintervall {source.poll_interval_hours:g} h > 24 h: recent_media zeigt nur 24 h, Beiträge können fehlen / "
-                 "poll interval over 24 h: recent_media covers only 24 h, posts may be missed")
-    last_complete = graph.get("complete_at")
-    if last_complete and time.time() - last_complete > RECENT_WINDOW.total_seconds():
-        run.note("letzter vollständiger Lauf > 24 h her: mögliche Lücke / last complete run over 24 h ago: possible gap")
-    _reserve_quota(run, client, graph)
-    hashtag_id = _hashtag_id(run, client, graph)
-    cursors = dict((run.cursor or {}).get("after") or {})
-    run.strategy = run.strategy or "graph_api"
-    for edge in source.edges:
-        after = cursors.get(edge)
-        while True:
-            params = {"user_id": client.user_id, "fields": FIELDS, "limit": PAGE_SIZE}
-            if after:
-                params["after"] = after
-            body = client.call(f"{hashtag_id}/{edge}", params, f"#{run.hashtag} {edge}")
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, list):
-                raise SourceFailure("malformed_response", f"{edge} ohne data / without data")
-            run.counts.pages += 1
-            posts = []
-            for item in data:
-                try:
-                    posts.append(post_from_media(item))
-                except (ValueError, TypeError, KeyError, AttributeError):
-                    run.counts.skipped_nodes += 1
-            known = run.known(PLATFORM, [p.external_id for p in posts])
-            if edge == "recent_media":  # newest first: what follows a stored post is stored too
-                fresh = []
-                for post in posts:
-                    if post.external_id in known:
-                        break
-                    fresh.append(post)
-            else:
-                fresh = [p for p in posts if p.external_id not in known]
-            run.store(posts)  # known ones count as seen; their missing pictures are fetched again
-            paging = body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if len(fresh) < len(posts) or not paging.get("next") or not after or not data:
-                cursors.pop(edge, None)
-                run.save_cursor({"after": cursors} if cursors else None)
-                break
-            cursors[edge] = after
-            run.save_cursor({"after": cursors})
-            run.check_stop()
-    graph["complete_at"] = time.time()
-    run.save_cursor(None)
-    run.complete = True
+@register
+class GraphSource(Source):
+    """The official Graph API hashtag search; its account and token come from the environment."""
+
+    type = "instagram_graph"
+    config: InstagramGraphConfig
+    client: GraphClient  # made by `open`
+
+    def open(self) -> None:
+        self.client = client_for(self.config, self.http, self.budget, self.policy.for_interval(self.config.poll_interval_hours))
+
+    def collect(self, run: HashtagRun) -> None:
+        """Each configured edge of the hashtag; `recent_media` stops at the first stored post."""
+        source, client = self.config, self.client
+        graph = run.extra.setdefault("graph", {})
+        if source.poll_interval_hours > 24:
+            run.note(f"Abfrageintervall {source.poll_interval_hours:g} h > 24 h: recent_media zeigt nur 24 h, Beiträge können fehlen / "
+                     "poll interval over 24 h: recent_media covers only 24 h, posts may be missed")
+        last_complete = graph.get("complete_at")
+        if last_complete and time.time() - last_complete > RECENT_WINDOW.total_seconds():
+            run.note("letzter vollständiger Lauf > 24 h her: mögliche Lücke / last complete run over 24 h ago: possible gap")
+        _reserve_quota(run, client, graph)
+        hashtag_id = _hashtag_id(run, client, graph)
+        cursors = dict((run.cursor or {}).get("after") or {})
+        run.strategy = run.strategy or "graph_api"
+        for edge in source.edges:
+            after = cursors.get(edge)
+            while True:
+                params = {"user_id": client.user_id, "fields": FIELDS, "limit": PAGE_SIZE}
+                if after:
+                    params["after"] = after
+                body = client.call(f"{hashtag_id}/{edge}", params, f"#{run.hashtag} {edge}")
+                data = body.get("data") if isinstance(body, dict) else None
+                if not isinstance(data, list):
+                    raise SourceFailure("malformed_response", f"{edge} ohne data / without data")
+                run.pages += 1
+                posts = []
+                for item in data:
+                    try:
+                        posts.append(post_from_media(item))
+                    except (ValueError, TypeError, KeyError, AttributeError):
+                        run.skipped_nodes += 1
+                if edge == "recent_media":  # newest first: what follows a stored post is stored too
+                    fresh = run.before_known(posts)
+                else:
+                    known = run.known(PLATFORM, [p.external_id for p in posts])
+                    fresh = [p for p in posts if p.external_id not in known]
+                run.store(posts)  # known ones count as seen; their missing pictures are fetched again
+                paging = body.get("paging") or {}
+                after = (paging.get("cursors") or {}).get("after")
+                if len(fresh) < len(posts) or not paging.get("next") or not after or not data:
+                    cursors.pop(edge, None)
+                    run.save_cursor({"after": cursors} if cursors else None)
+                    break
+                cursors[edge] = after
+                run.save_cursor({"after": cursors})
+                run.check_stop()
+        graph["complete_at"] = time.time()
+        run.save_cursor(None)
+        run.complete = True

@@ -46,12 +46,15 @@ from instaloader import (
 )
 from instaloader.nodeiterator import FrozenNodeIterator
 
-from campaign_worker.post import MediaRef, ParsedPost, make_post
-from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
-from campaign_worker.timeutil import utcnow
-from campaign_worker.sources.base import HashtagRun
-from campaign_worker.sources.status import SourceFailure
+from campaign_worker.config.campaigns import InstagramConfig, InstagramGraphConfig
 from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.home import Home
+from campaign_worker.post import MediaRef, ParsedPost, make_post
+from campaign_worker.sources import graph
+from campaign_worker.sources.base import HashtagRun, Source, register
+from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
+from campaign_worker.sources.status import SourceFailure
+from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +114,11 @@ def read_session_file(path: Path) -> dict[str, str]:
     return cookies
 
 
-def session_store_path(home, username: str) -> Path:
+def session_store_path(home: Home, username: str) -> Path:
     return Path(home.data_dir) / "sessions" / f"{username.lower()}.json"
 
 
-def save_session(home, username: str, cookies: dict[str, str]) -> Path:
+def save_session(home: Home, username: str, cookies: dict[str, str]) -> Path:
     """Keep the cookies (never a password) readable only by the owner."""
     target = session_store_path(home, username)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +139,7 @@ class LoadedSession:
     marker: str  # changes when the session is renewed or imported again
 
 
-def load_session(home, source) -> LoadedSession:
+def load_session(home: Home, source: InstagramConfig) -> LoadedSession:
     """The session of an `instagram` source: its `session_file`, else the imported one."""
     if source.session_file:
         path = Path(source.session_file).expanduser()
@@ -453,7 +456,7 @@ def _parse_all(run: HashtagRun, items: list[Any], parse: Callable[[Any], ParsedP
         try:
             posts.append(parse(item))
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-            run.counts.skipped_nodes += 1
+            run.skipped_nodes += 1
             log.info("%s: skipped a post the platform described oddly: %s", run.key, exc)
     return posts
 
@@ -527,7 +530,7 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
     else:
         hashtag = Hashtag(client.context, {"name": tag})  # no request: the name is all the feed needs
         iterator = call_with_retries(lambda: client.call(hashtag.get_posts_resumable), run.policy, f"#{tag} GraphQL")
-        run.counts.pages += 1
+        run.pages += 1
     batch = client.call(lambda: _drain(iterator))
     first_batch = True
     while True:
@@ -538,12 +541,7 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         first_batch = False
         seen.update(p.shortcode for p in batch)
         posts = _parse_all(run, [p._node for p in unseen], post_from_node)  # noqa: SLF001 - the node is the data
-        known = run.known(PLATFORM, [p.external_id for p in posts])
-        fresh = []
-        for post in posts:
-            if post.external_id in known:
-                break
-            fresh.append(post)
+        fresh = run.before_known(posts)
         # Known posts go along: nothing is stored twice, but a picture that failed earlier is
         # fetched again with today's (not yet expired) CDN address.
         run.store(posts)
@@ -561,7 +559,7 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         batch = call_with_retries(lambda: client.call(lambda: _next_page(iterator)), run.policy, f"#{tag} GraphQL")
         if batch is None:
             break
-        run.counts.pages += 1
+        run.pages += 1
     run.save_cursor(None)
     run.complete = True
 
@@ -587,7 +585,7 @@ def collect_web_info(client: InstagramClient, run: HashtagRun) -> None:
     tag = run.hashtag
     hashtag = call_with_retries(lambda: client.call(lambda: Hashtag.from_name(client.context, tag)), run.policy,
                                 f"#{tag} web_info")
-    run.counts.pages += 1
+    run.pages += 1
     node = hashtag._node  # noqa: SLF001 - the response itself
     if not isinstance(node, dict) or not ({"top", "recent"} & set(node)):
         raise SourceFailure("malformed_response", "web_info ohne top/recent / without top/recent")
@@ -608,28 +606,74 @@ STRATEGIES: tuple[tuple[str, Callable[[InstagramClient, HashtagRun], None]], ...
 )
 
 
-def collect_hashtag(client: InstagramClient, run: HashtagRun, graph_fallback: Callable[[HashtagRun], None] | None = None) -> None:
-    """Try each path in turn; raise the most telling failure if none worked."""
-    failures: list[tuple[str, SourceFailure]] = []
-    steps = list(STRATEGIES)
-    if graph_fallback is not None:
-        steps.append(("graph_api", lambda _client, r: graph_fallback(r)))
-    for name, step in steps:
-        try:
-            step(client, run)
-        except SourceFailure as failure:
-            if failure.status not in ("endpoint_gone", "malformed_response"):
-                raise
-            log.warning("%s: path %s failed (%s), trying the next", run.key, name, failure)
-            failures.append((name, failure))
-            continue
-        run.strategy = name
-        if failures:
-            run.note("; ".join(f"{n}: {f.status} ({f.detail})" for n, f in failures) + f" → {name}")
-        return
-    # The primary path's failure says most about what changed at Instagram.
-    detail = "; ".join(f"{n}: {f.detail or f.status}" for n, f in failures)
-    raise SourceFailure(failures[0][1].status, f"alle Wege gescheitert / all paths failed – {detail}")
+@register
+class InstagramSource(Source):
+    """Hashtag feeds through instaloader with a saved login: the paths of `STRATEGIES`, then the fallback."""
+
+    type = "instagram"
+    config: InstagramConfig
+    client: InstagramClient | None = None
+    fallback: Callable[[HashtagRun], None] | None = None
+
+    def make_budget(self) -> RequestBudget:
+        """At most `max_requests_per_run`, and no more than is left of `max_requests_per_hour`."""
+        per_run, per_hour = self.config.max_requests_per_run, self.config.max_requests_per_hour
+        left_this_hour = max(0, per_hour - self.requests_last_hour())
+        if left_this_hour < per_run:
+            return RequestBudget(left_this_hour, reason=f"höchstens {per_hour} pro Stunde / at most {per_hour} per hour")
+        return RequestBudget(per_run, reason=f"höchstens {per_run} pro Lauf / at most {per_run} per run")
+
+    def open(self) -> None:
+        session = load_session(self.ws.home, self.config)
+        self.hold_marker = session.marker
+        self.client = InstagramClient(session, self.budget)
+        self.fallback = self._graph_fallback()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.loader.close()
+
+    def _graph_fallback(self) -> Callable[[HashtagRun], None] | None:
+        """The configured `instagram_graph` source, asked with its own budget when every path failed."""
+        if not self.config.fallback:
+            return None
+        graph_config = next((s for s in self.campaign.sources if s.id == self.config.fallback), None)
+        if not isinstance(graph_config, InstagramGraphConfig):
+            return None
+
+        def fallback(run: HashtagRun) -> None:
+            helper = graph.GraphSource(self.ws, self.campaign, graph_config, policy=self.policy, http=self.http)
+            helper.budget = RequestBudget(graph_config.max_requests_per_run)
+            helper.client = graph.client_for(graph_config, self.http, helper.budget, self.policy)
+            helper.collect(run)
+
+        return fallback
+
+    def collect(self, run: HashtagRun) -> None:
+        """Try each path in turn; raise the most telling failure if none worked."""
+        client = self.client
+        assert client is not None, "open() prepares the client"
+        failures: list[tuple[str, SourceFailure]] = []
+        steps = list(STRATEGIES)
+        fallback = self.fallback
+        if fallback is not None:
+            steps.append(("graph_api", lambda _client, r: fallback(r)))
+        for name, step in steps:
+            try:
+                step(client, run)
+            except SourceFailure as failure:
+                if failure.status not in ("endpoint_gone", "malformed_response"):
+                    raise
+                log.warning("%s: path %s failed (%s), trying the next", run.key, name, failure)
+                failures.append((name, failure))
+                continue
+            run.strategy = name
+            if failures:
+                run.note("; ".join(f"{n}: {f.status} ({f.detail})" for n, f in failures) + f" → {name}")
+            return
+        # The primary path's failure says most about what changed at Instagram.
+        detail = "; ".join(f"{n}: {f.detail or f.status}" for n, f in failures)
+        raise SourceFailure(failures[0][1].status, f"alle Wege gescheitert / all paths failed – {detail}")
 
 
 def check_login(client: InstagramClient) -> str | None:

@@ -15,12 +15,12 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
 from requests.utils import parse_header_links
 
+from campaign_worker.config.campaigns import MastodonConfig
 from campaign_worker.post import MediaRef, ParsedPost, extract_hashtags, make_post
-from campaign_worker.sources.http import JsonClient, RequestBudget, RetryPolicy
-from campaign_worker.sources.base import HashtagRun
+from campaign_worker.sources.base import HashtagRun, Source, register
+from campaign_worker.sources.http import JsonClient
 from campaign_worker.sources.status import SourceFailure
 
 PLATFORM = "mastodon"
@@ -118,10 +118,6 @@ def post_from_status(status: dict[str, Any]) -> ParsedPost:
     )
 
 
-def client_for(http: requests.Session, budget: RequestBudget, policy: RetryPolicy) -> JsonClient:
-    return JsonClient(http, budget, policy)
-
-
 def _numeric(value: Any) -> int:
     try:
         return int(value)
@@ -155,44 +151,57 @@ def _store_page(run: HashtagRun, statuses: list[dict]) -> list[ParsedPost]:
         try:
             posts.append(post_from_status(status))
         except (ValueError, TypeError, KeyError, AttributeError):
-            run.counts.skipped_nodes += 1
+            run.skipped_nodes += 1
     run.store(posts)
     return posts
 
 
-def collect_hashtag(run: HashtagRun, source, client: JsonClient) -> None:
-    instance = source.instance.rstrip("/")
-    host = urlsplit(instance).netloc
-    url = f"{instance}/api/v1/timelines/tag/{quote(run.hashtag, safe='')}"
-    newest = (run.cursor or {}).get("newest_id")
-    run.strategy = "api"
-    if newest:
-        params: dict | None = {"limit": PAGE_SIZE, "min_id": newest}
-        for _ in range(MAX_CATCH_UP_PAGES):
-            size, page_newest, statuses = _page(client, url, params, run.hashtag)
-            run.counts.pages += 1
-            if not size:
-                break
-            _store_page(run, statuses)
-            newest = str(max(_numeric(newest), page_newest))
-            run.save_cursor({"newest_id": newest})
-            url = _link(client, "prev", host)
-            params = None if url is None or "limit=" in url else {"limit": PAGE_SIZE}
-            if url is None or size < PAGE_SIZE:  # a short page: nothing newer is left
-                break
-            run.check_stop()
-    else:
-        next_url: str | None = url
-        params = {"limit": PAGE_SIZE}
-        for page in range(source.max_pages_first_run):
-            size, page_newest, statuses = _page(client, next_url, params, run.hashtag)
-            run.counts.pages += 1
-            _store_page(run, statuses)
-            if page == 0 and page_newest >= 0:
-                run.save_cursor({"newest_id": str(page_newest)})
-            next_url = _link(client, "next", host)
-            params = None if next_url is None or "limit=" in next_url else {"limit": PAGE_SIZE}
-            if next_url is None or size < PAGE_SIZE:
-                break
-            run.check_stop()
-    run.complete = True
+@register
+class MastodonSource(Source):
+    """A public tag timeline of one instance; no login."""
+
+    type = "mastodon"
+    config: MastodonConfig
+    client: JsonClient  # made by `open`
+
+    def open(self) -> None:
+        self.client = JsonClient(self.http, self.budget, self.policy.for_interval(self.config.poll_interval_hours))
+
+    def collect(self, run: HashtagRun) -> None:
+        """Statuses newer than the saved newest id, or the newest pages on the first run."""
+        source, client = self.config, self.client
+        instance = source.instance.rstrip("/")
+        host = urlsplit(instance).netloc
+        url = f"{instance}/api/v1/timelines/tag/{quote(run.hashtag, safe='')}"
+        newest = (run.cursor or {}).get("newest_id")
+        run.strategy = "api"
+        if newest:
+            params: dict | None = {"limit": PAGE_SIZE, "min_id": newest}
+            for _ in range(MAX_CATCH_UP_PAGES):
+                size, page_newest, statuses = _page(client, url, params, run.hashtag)
+                run.pages += 1
+                if not size:
+                    break
+                _store_page(run, statuses)
+                newest = str(max(_numeric(newest), page_newest))
+                run.save_cursor({"newest_id": newest})
+                url = _link(client, "prev", host)
+                params = None if url is None or "limit=" in url else {"limit": PAGE_SIZE}
+                if url is None or size < PAGE_SIZE:  # a short page: nothing newer is left
+                    break
+                run.check_stop()
+        else:
+            next_url: str | None = url
+            params = {"limit": PAGE_SIZE}
+            for page in range(source.max_pages_first_run):
+                size, page_newest, statuses = _page(client, next_url, params, run.hashtag)
+                run.pages += 1
+                _store_page(run, statuses)
+                if page == 0 and page_newest >= 0:
+                    run.save_cursor({"newest_id": str(page_newest)})
+                next_url = _link(client, "next", host)
+                params = None if next_url is None or "limit=" in next_url else {"limit": PAGE_SIZE}
+                if next_url is None or size < PAGE_SIZE:
+                    break
+                run.check_stop()
+        run.complete = True

@@ -171,3 +171,14 @@ def describe(status: str, detail: str = "", until: datetime | None = None) -> st
     if info.failure:
         text += f". Zu tun / to do: {info.todo_de} / {info.todo_en}"
     return text
+
+
+def source_state_rows(connection) -> list[dict]:
+    """Every stored source state (cursor, last outcome, counters) as plain rows, by key."""
+    # Imported here: the status codes are read by commands that never open the database.
+    from sqlalchemy import select
+
+    from campaign_worker.store.models import source_state_table
+
+    query = select(source_state_table).order_by(source_state_table.c.key)
+    return [dict(r._mapping) for r in connection.execute(query)]

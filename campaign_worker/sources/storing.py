@@ -10,48 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from campaign_worker.store.db import reading, transaction
-from campaign_worker.store.ingest import attach_media, missing_media, store_posts
-from campaign_worker.post import ParsedPost
+from campaign_worker.store.ingest import PostCounts, attach_media, missing_media, store_posts
+from campaign_worker.post import MediaRef, ParsedPost
+
+if TYPE_CHECKING:
+    from campaign_worker.media.store import StoredMedia
+    from campaign_worker.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class ImportSummary:
-    posts_new: int = 0
-    posts_seen: int = 0
-    joined_campaign: int = 0
-    media_ok: int = 0
-    media_rejected: int = 0
-    media_failed: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    def add(self, other: "ImportSummary") -> None:
-        """Count another import (of the same run) into this one."""
-        for name in ("posts_new", "posts_seen", "joined_campaign", "media_ok", "media_rejected", "media_failed"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.problems.extend(other.problems)
-
-    def as_counts(self) -> dict[str, int]:
-        return {
-            "posts_new": self.posts_new,
-            "posts_seen": self.posts_seen,
-            "joined_campaign": self.joined_campaign,
-            "media_ok": self.media_ok,
-            "media_rejected": self.media_rejected,
-            "media_failed": self.media_failed,
-            "problems": len(self.problems),
-        }
-
-
 def import_posts(
-    ws,
+    ws: Workspace,
     campaign_slug: str,
     source_id: str | None,
     posts: Iterable[ParsedPost],
@@ -60,18 +36,16 @@ def import_posts(
     download_media: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[int, int], None] | None = None,
-) -> ImportSummary:
+) -> PostCounts:
     """Store posts for a campaign, then their missing pictures; `on_progress(done, total)` per picture."""
     posts = list(posts)
-    summary = ImportSummary()
-    result = store_posts(ws.engine, campaign_slug, source_id, posts)
-    summary.posts_new, summary.posts_seen, summary.joined_campaign = result.new_posts, result.seen_posts, result.joined_campaign
+    summary = store_posts(ws.engine, campaign_slug, source_id, posts)
     if not download_media:
         return summary
     refs = {(p.platform, p.external_id): {m.position: m for m in p.media} for p in posts}
-    key_of = {post_id: tuple(key.split(":", 1)) for key, post_id in result.post_ids.items()}
+    key_of = {post_id: tuple(key.split(":", 1)) for key, post_id in summary.post_ids.items()}
     with reading(ws.engine) as connection:
-        todo = missing_media(connection, result.post_ids.values())
+        todo = missing_media(connection, summary.post_ids.values())
     for done, row in enumerate(todo, 1):
         if should_stop():
             break
@@ -90,8 +64,9 @@ def import_posts(
     return summary
 
 
-def _store_one(ws, ref, row: dict, session, summary: ImportSummary):
-    from campaign_worker.media.store import MediaFetchError, fetch_bytes
+def _store_one(ws: Workspace, ref: MediaRef | None, row: dict, session: requests.Session | None,
+               summary: PostCounts) -> StoredMedia | None:
+    from campaign_worker.media.download import MediaFetchError, fetch_bytes
 
     try:
         if ref is not None and ref.local_path is not None:
@@ -106,29 +81,3 @@ def _store_one(ws, ref, row: dict, session, summary: ImportSummary):
         summary.problems.append(f"Bild {row['position']} von Beitrag {row['post_id']}: {exc}")
         log.warning("media of post %s position %s not stored: %s", row["post_id"], row["position"], exc)
         return None
-
-
-def resolve_archive_path(ws, path: str | Path) -> Path:
-    """A folder given relative to the home; `sample/…` falls back to the bundled sample."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute():
-        return candidate
-    local = ws.home.root / candidate
-    if local.exists() or candidate.parts[:1] != ("sample",):
-        return local
-    bundled = ws.home.find("sample", str(Path(*candidate.parts[1:])))
-    return bundled or local
-
-
-def import_archive(ws, campaign_slug: str, folder: Path, *, source_id: str = "archive",
-                   should_stop: Callable[[], bool] = lambda: False,
-                   on_progress: Callable[[int, int], None] | None = None) -> ImportSummary:
-    """Import an instaloader download folder into a campaign (idempotent)."""
-    from campaign_worker.sources.archive import read_archive
-
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Ordner nicht gefunden / folder not found: {folder}")
-    result = read_archive(folder)
-    summary = import_posts(ws, campaign_slug, source_id, result.posts, should_stop=should_stop, on_progress=on_progress)
-    summary.problems[:0] = list(result.problems)
-    return summary

@@ -13,31 +13,44 @@ from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from campaign_worker.store.db import insert_ignore, transaction
-from campaign_worker.store.models import CampaignPost, Media, Post, PostMedia
+from campaign_worker.store.models import campaign_post_table, media_table, post_media_table, post_table
 from campaign_worker.timeutil import utcnow
 from campaign_worker.post import ParsedPost
 
 BATCH = 500
 
-post_table = Post.__table__
-campaign_post_table = CampaignPost.__table__
-post_media_table = PostMedia.__table__
-media_table = Media.__table__
 
+@dataclass(kw_only=True)
+class PostCounts:
+    """What storing posts did. The one record of these counts: a source run adds them up
+    (`sources.base.HashtagRun.counts`), its outcome carries them (`sources.collect.SourceResult`)
+    and the command line prints them."""
 
-@dataclass
-class IngestResult:
-    new_posts: int = 0
-    seen_posts: int = 0
+    posts_new: int = 0
+    posts_seen: int = 0
     joined_campaign: int = 0
+    media_ok: int = 0
+    media_rejected: int = 0
+    media_failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: PostCounts) -> None:
+        """Count another store (of the same run) into this one."""
+        for name in ("posts_new", "posts_seen", "joined_campaign", "media_ok", "media_rejected", "media_failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
+
+
+@dataclass(kw_only=True)
+class IngestResult(PostCounts):
+    """The counts of stored posts, and their ids as `platform:external_id` → post id."""
+
     post_ids: dict[str, int] = field(default_factory=dict)
 
-    def __iadd__(self, other: "IngestResult") -> "IngestResult":
-        self.new_posts += other.new_posts
-        self.seen_posts += other.seen_posts
-        self.joined_campaign += other.joined_campaign
-        self.post_ids.update(other.post_ids)
-        return self
+    def add(self, other: PostCounts) -> None:
+        super().add(other)
+        if isinstance(other, IngestResult):
+            self.post_ids.update(other.post_ids)
 
 
 def post_row(post: ParsedPost, source_id: str | None, now=None) -> dict:
@@ -132,8 +145,8 @@ def store_batch(connection: Connection, campaign: str, source_id: str | None, po
     ]
     insert_ignore(connection, campaign_post_table, joining, ("campaign", "post_id"))
     return IngestResult(
-        new_posts=len(ids) - len(before),
-        seen_posts=len(before),
+        posts_new=len(ids) - len(before),
+        posts_seen=len(before),
         joined_campaign=len(joining),
         post_ids={f"{p}:{e}": i for (p, e), i in ids.items()},
     )
@@ -147,11 +160,11 @@ def store_posts(engine: Engine, campaign: str, source_id: str | None, posts: Ite
         pending.append(post)
         if len(pending) >= batch:
             with transaction(engine) as connection:
-                total += store_batch(connection, campaign, source_id, pending)
+                total.add(store_batch(connection, campaign, source_id, pending))
             pending = []
     if pending:
         with transaction(engine) as connection:
-            total += store_batch(connection, campaign, source_id, pending)
+            total.add(store_batch(connection, campaign, source_id, pending))
     return total
 
 

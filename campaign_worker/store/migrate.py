@@ -13,6 +13,13 @@ from sqlalchemy.engine import Engine
 from campaign_worker.store.db import reading
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Tables in our database that other libraries create and own; Alembic leaves them alone.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's filter: compare every table of ours, none of `FOREIGN_TABLES`."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -3,16 +3,21 @@
 Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
 trail of every state change; `Draft` and `Digest` are what the campaign produces. `JobRun`,
-`SourceState` and `User` serve operations and the web UI.
+`SchedulerLock`, `JobAlert`, `SourceState` and `User` serve operations and the web UI.
 
-Schema changes go through Alembic (`campaign_worker/migrations`), never `create_all`.
+Every table lives here, so the Alembic environment sees them all by importing this module.
+Queries written in SQLAlchemy Core use the table objects at the end (`post_table`, …), one
+name per table for every module. The one table not declared here, `apscheduler_jobs`, belongs
+to APScheduler, which creates it itself.
+
+Schema changes go through Alembic (`campaign_worker/store/migrations`), never `create_all`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 from campaign_worker.timeutil import utcnow
@@ -181,7 +186,15 @@ class JobRun(SQLModel, table=True):
     """The run ledger: one row per job and slot (the scheduled time it belongs to)."""
 
     __tablename__ = "job_run"
-    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_run_slot"),)
+    __table_args__ = (
+        UniqueConstraint("job", "slot", name="uq_job_run_slot"),
+        Index("ix_job_run_job_started", "job", "started_at"),
+        # At most one running row per job, across processes and machines: no overlap (migration 0002).
+        Index(
+            "uq_job_run_one_running", "job", unique=True,
+            sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=100)
@@ -195,6 +208,29 @@ class JobRun(SQLModel, table=True):
     kind: str = Field(default="scheduled", max_length=16)  # scheduled | catchup | recovery | manual (migration 0002)
     attempts: int = 0
     retry_of: int | None = None  # the abandoned run this one re-runs
+
+
+class SchedulerLock(SQLModel, table=True):
+    """One row per database: which scheduler process runs, and its last heartbeat (`scheduler.lock`)."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: str = Field(primary_key=True, max_length=40)
+    owner: str | None = Field(default=None, max_length=120)
+    acquired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class JobAlert(SQLModel, table=True):
+    """Per job: is an alert mail out, after how many failures (`scheduler.alerts`)."""
+
+    __tablename__ = "job_alert"
+
+    job: str = Field(primary_key=True, max_length=100)
+    alerting: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    failures: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    alerted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    recovered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class SourceState(SQLModel, table=True):
@@ -227,3 +263,19 @@ class User(SQLModel, table=True):
     language: str = Field(default="de", max_length=5)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+# The Core table objects, for queries written in SQLAlchemy Core. Import them under a local
+# name where that reads better (`from campaign_worker.store.models import post_table as post`).
+post_table = Post.__table__
+media_table = Media.__table__
+post_media_table = PostMedia.__table__
+campaign_post_table = CampaignPost.__table__
+moderation_event_table = ModerationEvent.__table__
+draft_table = Draft.__table__
+digest_table = Digest.__table__
+job_run_table = JobRun.__table__
+scheduler_lock_table = SchedulerLock.__table__
+job_alert_table = JobAlert.__table__
+source_state_table = SourceState.__table__
+user_table = User.__table__

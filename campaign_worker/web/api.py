@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
 from campaign_worker.web.users import Account
-from campaign_worker.web.app import request_language
 from campaign_worker.web.auth import ApiGuard
 from campaign_worker.web.queueview import FilterError, entry_json, load_page, parse_query
 from campaign_worker.web.reading import reading
+from campaign_worker.web.rendering import request_language, workspace_of
 
 router = APIRouter(prefix="/api", tags=["queue"])
 reader = ApiGuard("viewer")
@@ -75,7 +75,7 @@ class QueuePageOut(BaseModel):
 
 
 def _campaign(request: Request, slug: str) -> str:
-    if slug not in request.app.state.workspace.campaigns:
+    if slug not in workspace_of(request).campaigns:
         raise HTTPException(404, detail=f"unknown campaign {slug[:64]!r}")
     return slug
 
@@ -83,7 +83,7 @@ def _campaign(request: Request, slug: str) -> str:
 def _counts_after(request: Request, campaign: str, changes: list[queue.Change]) -> dict[str, int]:
     cache = request.app.state.counts
     cache.apply(campaign, changes)
-    with reading(request.app.state.workspace.engine) as connection:
+    with reading(workspace_of(request).engine) as connection:
         return cache.get(connection, campaign)
 
 
@@ -93,7 +93,7 @@ def _changes(changes: list[queue.Change]) -> list[ChangeOut]:
 
 @router.get("/queue", response_model=QueuePageOut, summary="One page of the queue (same filters as the page)")
 def list_queue(request: Request, account: Account = Depends(reader)):
-    ws = request.app.state.workspace
+    ws = workspace_of(request)
     try:
         query = parse_query(request.query_params, ws.campaigns)
     except FilterError as exc:
@@ -107,13 +107,13 @@ def list_queue(request: Request, account: Account = Depends(reader)):
 
 @router.get("/queue/counts", response_model=dict[str, int], summary="Posts per state in one campaign")
 def queue_counts(request: Request, campaign: str, account: Account = Depends(reader)):
-    with reading(request.app.state.workspace.engine) as connection:
+    with reading(workspace_of(request).engine) as connection:
         return request.app.state.counts.get(connection, _campaign(request, campaign))
 
 
 @router.post("/queue/decide", response_model=ChangesOut, summary="Approve, reject, keep for later or reopen posts")
 def decide(request: Request, body: DecideRequest, account: Account = Depends(changer)):
-    ws = request.app.state.workspace
+    ws = workspace_of(request)
     campaign = _campaign(request, body.campaign)
     try:
         with transaction(ws.engine) as connection:
@@ -125,7 +125,7 @@ def decide(request: Request, body: DecideRequest, account: Account = Depends(cha
 
 @router.post("/queue/undo", response_model=ChangesOut, summary="Undo the last change of a post")
 def undo(request: Request, body: UndoRequest, account: Account = Depends(changer)):
-    ws = request.app.state.workspace
+    ws = workspace_of(request)
     campaign = _campaign(request, body.campaign)
     try:
         with transaction(ws.engine) as connection:
@@ -137,6 +137,6 @@ def undo(request: Request, body: UndoRequest, account: Account = Depends(changer
 
 @router.get("/queue/{campaign}/{post_id}/history", summary="The audit trail of one post")
 def post_history(request: Request, campaign: str, post_id: int, account: Account = Depends(reader)) -> list[dict]:
-    with reading(request.app.state.workspace.engine) as connection:
+    with reading(workspace_of(request).engine) as connection:
         events = queue.history(connection, _campaign(request, campaign), post_id)
     return [{**e, "at": e["at"].isoformat() if e.get("at") else None} for e in events]

@@ -15,19 +15,17 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from campaign_worker.home import Home
-from campaign_worker.moderation.queue import STATE_LABELS, STATES
 from campaign_worker.workspace import Workspace
-from campaign_worker.web.auth import CSRF_FIELD, LoginRequired, LoginThrottle, csrf_token, current_account
+from campaign_worker.web import api, pages
+from campaign_worker.web.auth import LoginRequired, LoginThrottle
 from campaign_worker.web.queueview import CountsCache
-from campaign_worker.web.i18n import LANGUAGES, format_day, format_number, format_time, pick_language, translations
-from campaign_worker.timeutil import as_utc
+from campaign_worker.web.rendering import Renderer, render
 
 SECRET_ENV = "CAMPAIGN_WORKER_WEB_SECRET"
 SESSION_COOKIE = "cw_session"
@@ -89,73 +87,6 @@ def session_secret(home: Home, secret: str | None) -> str:
     return value
 
 
-class Renderer:
-    """One Jinja2 environment per language, with German/English gettext and Babel filters."""
-
-    def __init__(self, home: Home):
-        self.home = home
-        self._environments: dict[str, Environment] = {}
-
-    def environment(self, language: str) -> Environment:
-        if language not in self._environments:
-            env = Environment(
-                loader=FileSystemLoader([str(p) for p in self.home.search_path("templates")]),
-                autoescape=select_autoescape(default=True, default_for_string=True),
-                extensions=["jinja2.ext.i18n"],
-                trim_blocks=True,
-                lstrip_blocks=True,
-            )
-            env.install_gettext_translations(translations(language), newstyle=True)
-            env.filters["dt"] = lambda value, style="medium": format_time(value, language, style)
-            env.filters["day"] = lambda value, style="medium": format_day(value, language, style)
-            env.filters["num"] = lambda value: format_number(value, language)
-            env.filters["iso"] = lambda value: as_utc(value).isoformat() if value else ""
-            env.globals.update(
-                STATES=STATES,
-                state_label=lambda state: STATE_LABELS[language].get(state, state),
-                quote=lambda value: quote(str(value), safe=""),
-                LANGUAGES=LANGUAGES,
-            )
-            self._environments[language] = env
-        return self._environments[language]
-
-    def page(self, request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
-        language = request_language(request)
-        account = current_account(request)
-        values = {
-            "request": request,
-            "user": account,
-            "lang": language,
-            "csrf_token": csrf_token(request),
-            "csrf_field": CSRF_FIELD,
-            "flash": request.session.pop("flash", None),
-            "path": request.url.path,
-            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        }
-        values.update(context or {})
-        html = self.environment(language).get_template(name).render(values)
-        return HTMLResponse(html, status_code=status)
-
-
-def request_language(request: Request) -> str:
-    chosen = request.session.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    account = current_account(request)
-    return pick_language(account.language if account else None)
-
-
-def flash(request: Request, message: str) -> None:
-    request.session["flash"] = message[:300]
-
-
-def local_path(target: str | None, default: str = "/queue") -> str:
-    """Only same-site paths are redirect targets (no //host or scheme)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or "\n" in target or "\r" in target:
-        return default
-    return target
-
-
 def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secret: str | None = None,
                secure_cookies: bool = False, throttle: LoginThrottle | None = None,
                counts_ttl: float = 15.0) -> FastAPI:
@@ -183,9 +114,6 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-    from campaign_worker.web import api, pages
-
     app.include_router(pages.router)
     app.include_router(api.router)
     _install_error_pages(app)
@@ -205,11 +133,11 @@ def _install_error_pages(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException):
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-        return request.app.state.renderer.page(request, "web/error.html", {"status": exc.status_code, "detail": exc.detail}, status=exc.status_code)
+        return render(request, "web/error.html", {"status": exc.status_code, "detail": exc.detail}, status=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         if _is_api(request):
             return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
         fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
-        return request.app.state.renderer.page(request, "web/error.html", {"status": 400, "detail": fields}, status=400)
+        return render(request, "web/error.html", {"status": 400, "detail": fields}, status=400)

@@ -15,15 +15,11 @@ import time
 from collections import defaultdict, deque
 
 from fastapi import Form, Header, HTTPException, Request
-from sqlalchemy import select
 
-from campaign_worker.store.models import User
-from campaign_worker.web.users import Account
-from campaign_worker.web.reading import reading
+from campaign_worker.web.users import Account, stored_account
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-user_table = User.__table__
 
 
 class LoginRequired(Exception):
@@ -62,10 +58,9 @@ def current_account(request: Request) -> Account | None:
     account = None
     uid = request.session.get("uid")
     if isinstance(uid, int):
-        with reading(request.app.state.workspace.engine) as connection:
-            row = connection.execute(select(user_table).where(user_table.c.id == uid)).first()
-        if row is not None and row.active and request.session.get("pw") == password_fingerprint(row.password_hash):
-            account = Account(row.id, row.username, row.role, row.language, True)
+        stored = stored_account(request.app.state.workspace.engine, uid)
+        if stored is not None and stored[0].active and request.session.get("pw") == password_fingerprint(stored[1]):
+            account = stored[0]
         else:
             request.session.pop("uid", None)
     request.state.account = account

@@ -6,19 +6,21 @@ import re
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlalchemy import desc, func, select, update
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from campaign_worker.moderation import queue
+from campaign_worker.publish import digest as digests, drafts
+from campaign_worker.scheduler.ledger import latest_run_rows, recent_run_rows
+from campaign_worker.sources.status import source_state_rows
 from campaign_worker.store.db import transaction
-from campaign_worker.store.models import Digest, Draft, JobRun, Media, Post, SourceState, User
 from campaign_worker.timeutil import utcnow
-from campaign_worker.web.users import Account, authenticate
-from campaign_worker.web.app import flash, local_path, request_language
+from campaign_worker.web.users import Account, authenticate, stored_account
 from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, start_session
-from campaign_worker.web.i18n import LANGUAGES, gettext_for
+from campaign_worker.web.i18n import LANGUAGES
 from campaign_worker.web.queueview import FilterError, caption_html, load_entry, load_page, parse_query
 from campaign_worker.web.reading import reading
+from campaign_worker.web.rendering import flash, local_path, render, request_language, translator, workspace_of
+from campaign_worker.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 viewer = PageGuard("viewer")
@@ -29,23 +31,6 @@ DRAFT_STATUSES = ("draft", "approved", "discarded")
 MAX_DRAFT_CHARS = 63_206  # the longest any channel takes (Facebook)
 THUMB_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-
-draft_table = Draft.__table__
-digest_table = Digest.__table__
-job_table = JobRun.__table__
-source_table = SourceState.__table__
-media_table = Media.__table__
-post_table = Post.__table__
-user_table = User.__table__
-
-
-def _ws(request: Request):
-    return request.app.state.workspace
-
-
-def _render(request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
-    return request.app.state.renderer.page(request, name, context, status)
-
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
@@ -60,28 +45,27 @@ def index() -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/queue"):
-    return _render(request, "web/login.html", {"next": local_path(next)})
+    return render(request, "web/login.html", {"next": local_path(next)})
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/queue"),
           csrf_token: str = Form("")):
     check_csrf(request, csrf_token)
-    _ = gettext_for(request_language(request))
+    _ = translator(request)
     throttle = request.app.state.throttle
     name, address = username.strip().lower()[:64], _client(request)
     wait = throttle.wait_seconds(name, address)
     if wait:
         message = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": max(1, round(wait / 60))}
-        return _render(request, "web/login.html", {"next": local_path(next), "error": message, "username": name}, status=429)
-    account = authenticate(_ws(request).engine, name, password)
+        return render(request, "web/login.html", {"next": local_path(next), "error": message, "username": name}, status=429)
+    account = authenticate(workspace_of(request).engine, name, password)
     if account is None:
         throttle.failed(name, address)
-        return _render(request, "web/login.html", {"next": local_path(next), "error": _("Unknown user name or wrong password."),
-                                                    "username": name}, status=401)
+        return render(request, "web/login.html", {"next": local_path(next), "error": _("Unknown user name or wrong password."),
+                                                   "username": name}, status=401)
     throttle.succeeded(name, address)
-    with reading(_ws(request).engine) as connection:
-        password_hash = connection.execute(select(user_table.c.password_hash).where(user_table.c.id == account.id)).scalar_one()
+    password_hash = stored_account(workspace_of(request).engine, account.id)[1]
     start_session(request, account, password_hash)
     return RedirectResponse(local_path(next), status_code=303)
 
@@ -108,11 +92,11 @@ def switch_language(request: Request, lang: str = Form("de"), next: str = Form("
 
 @router.get("/queue")
 def queue_page(request: Request, account: Account = Depends(viewer)):
-    ws = _ws(request)
+    ws = workspace_of(request)
     try:
         query = parse_query(request.query_params, ws.campaigns)
     except FilterError as exc:
-        _ = gettext_for(request_language(request))
+        _ = translator(request)
         raise HTTPException(400, detail=_("Filter not understood: %(field)s") % {"field": str(exc)}) from None
     with reading(ws.engine) as connection:
         entries, next_token = load_page(connection, query)
@@ -120,7 +104,7 @@ def queue_page(request: Request, account: Account = Depends(viewer)):
     for entry in entries:
         entry["caption_html"] = caption_html(entry["caption"], query.campaign)
     campaign = ws.campaigns[query.campaign]
-    return _render(request, "web/queue.html", {
+    return render(request, "web/queue.html", {
         "query": query,
         "entries": entries,
         "next_url": query.url(after=next_token) if next_token else None,
@@ -136,7 +120,7 @@ def queue_page(request: Request, account: Account = Depends(viewer)):
 
 
 def _script_texts(request: Request) -> dict[str, str]:
-    _ = gettext_for(request_language(request))
+    _ = translator(request)
     return {"reason": _("Reason for rejecting"), "done": _("Saved."), "undone": _("Undone."), "failed": _("Not saved:"),
             "decided_by": _("Decided by")}
 
@@ -144,8 +128,8 @@ def _script_texts(request: Request) -> dict[str, str]:
 @router.post("/queue/action")
 def queue_action(request: Request, account: Account = Depends(moderator_form), campaign: str = Form(...),
                  action: str = Form(...), post_ids: list[int] = Form([]), reason: str = Form(""), back: str = Form("/queue")):
-    ws = _ws(request)
-    _ = gettext_for(request_language(request))
+    ws = workspace_of(request)
+    _ = translator(request)
     if campaign not in ws.campaigns:
         raise HTTPException(400, detail=_("Unknown campaign."))
     if not post_ids:
@@ -169,7 +153,7 @@ def queue_action(request: Request, account: Account = Depends(moderator_form), c
 
 @router.get("/posts/{campaign}/{post_id}")
 def post_page(request: Request, campaign: str, post_id: int, account: Account = Depends(viewer)):
-    ws = _ws(request)
+    ws = workspace_of(request)
     if campaign not in ws.campaigns:
         raise HTTPException(404)
     with reading(ws.engine) as connection:
@@ -178,21 +162,21 @@ def post_page(request: Request, campaign: str, post_id: int, account: Account = 
     if entry is None:
         raise HTTPException(404)
     entry["caption_html"] = caption_html(entry["caption"], campaign)
-    return _render(request, "web/post.html", {"entry": entry, "history": history, "campaign": ws.campaigns[campaign],
-                                              "can_decide": account.may("moderator")})
+    return render(request, "web/post.html", {"entry": entry, "history": history, "campaign": ws.campaigns[campaign],
+                                             "can_decide": account.may("moderator")})
 
 
 @router.get("/media/{sha256}/thumb")
 def thumbnail(request: Request, sha256: str, account: Account = Depends(viewer)):
     if not SHA256_RE.match(sha256):
         raise HTTPException(404)
-    ws = _ws(request)
+    ws = workspace_of(request)
     with reading(ws.engine) as connection:
-        row = connection.execute(select(media_table.c.thumb_path, media_table.c.status).where(media_table.c.sha256 == sha256)).first()
-    if row is None or row.status != "ok" or not row.thumb_path:
+        thumb = queue.thumbnail_path(connection, sha256)
+    if thumb is None:
         raise HTTPException(404)
     root = ws.home.media_dir.resolve()
-    path = (root / row.thumb_path).resolve()
+    path = (root / thumb).resolve()
     content_type = THUMB_TYPES.get(path.suffix.lower())
     if content_type is None or not path.is_relative_to(root) or not path.is_file():
         raise HTTPException(404)
@@ -203,59 +187,51 @@ def thumbnail(request: Request, sha256: str, account: Account = Depends(viewer))
 
 @router.get("/drafts")
 def drafts_page(request: Request, campaign: str = "", status: str = "", account: Account = Depends(viewer)):
-    ws = _ws(request)
-    query = select(draft_table).order_by(desc(draft_table.c.updated_at), desc(draft_table.c.id)).limit(200)
-    if campaign:
-        query = query.where(draft_table.c.campaign == campaign)
-    if status:
-        query = query.where(draft_table.c.status == status)
+    ws = workspace_of(request)
     with reading(ws.engine) as connection:
-        drafts = [dict(r._mapping) for r in connection.execute(query)]
-    return _render(request, "web/drafts.html", {"drafts": drafts, "campaigns": ws.campaigns, "campaign": campaign,
-                                                "status": status, "statuses": DRAFT_STATUSES})
+        rows = drafts.recent_drafts(connection, campaign, status)
+    return render(request, "web/drafts.html", {"drafts": rows, "campaigns": ws.campaigns, "campaign": campaign,
+                                               "status": status, "statuses": DRAFT_STATUSES})
 
 
 def _draft(request: Request, draft_id: int) -> dict:
-    with reading(_ws(request).engine) as connection:
-        row = connection.execute(select(draft_table).where(draft_table.c.id == draft_id)).first()
-    if row is None:
+    with reading(workspace_of(request).engine) as connection:
+        draft = drafts.draft_row(connection, draft_id)
+    if draft is None:
         raise HTTPException(404)
-    return dict(row._mapping)
+    return draft
 
 
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, draft_id: int, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
-    with reading(_ws(request).engine) as connection:
-        source = connection.execute(select(post_table.c.caption, post_table.c.author_username)
-                                    .where(post_table.c.id == draft["post_id"])).first()
-    return _render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
-                                               "can_edit": account.may("moderator"), "max_chars": MAX_DRAFT_CHARS})
+    with reading(workspace_of(request).engine) as connection:
+        source = drafts.draft_source(connection, draft["post_id"])
+    return render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
+                                              "can_edit": account.may("moderator"), "max_chars": MAX_DRAFT_CHARS})
 
 
 @router.post("/drafts/{draft_id}")
 def draft_save(request: Request, draft_id: int, account: Account = Depends(moderator_form), text: str = Form(...)):
-    _ = gettext_for(request_language(request))
+    _ = translator(request)
     _draft(request, draft_id)
     text = text.replace("\r\n", "\n").strip()
     if not text or len(text) > MAX_DRAFT_CHARS:
         raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": MAX_DRAFT_CHARS})
-    with transaction(_ws(request).engine) as connection:
-        connection.execute(update(draft_table).where(draft_table.c.id == draft_id)
-                           .values(text=text, edited_by=account.username, updated_at=utcnow()))
+    with transaction(workspace_of(request).engine) as connection:
+        drafts.edit_draft(connection, draft_id, account.username, text=text)
     flash(request, _("Draft saved."))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
 
 @router.post("/drafts/{draft_id}/status")
 def draft_status(request: Request, draft_id: int, account: Account = Depends(moderator_form), status: str = Form(...)):
-    _ = gettext_for(request_language(request))
+    _ = translator(request)
     if status not in DRAFT_STATUSES:
         raise HTTPException(400, detail=_("Unknown status."))
     _draft(request, draft_id)
-    with transaction(_ws(request).engine) as connection:
-        connection.execute(update(draft_table).where(draft_table.c.id == draft_id)
-                           .values(status=status, edited_by=account.username, updated_at=utcnow()))
+    with transaction(workspace_of(request).engine) as connection:
+        drafts.edit_draft(connection, draft_id, account.username, status=status)
     flash(request, _("Status changed."))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
@@ -264,23 +240,23 @@ def draft_status(request: Request, draft_id: int, account: Account = Depends(mod
 
 @router.get("/digests")
 def digests_page(request: Request, account: Account = Depends(viewer)):
-    with reading(_ws(request).engine) as connection:
-        digests = [dict(r._mapping) for r in connection.execute(
-            select(digest_table).order_by(desc(digest_table.c.week_start), digest_table.c.campaign).limit(500))]
-    return _render(request, "web/digests.html", {"digests": digests, "campaigns": _ws(request).campaigns})
+    ws = workspace_of(request)
+    with reading(ws.engine) as connection:
+        rows = digests.recent_digests(connection)
+    return render(request, "web/digests.html", {"digests": rows, "campaigns": ws.campaigns})
 
 
 def _digest(request: Request, digest_id: int) -> dict:
-    with reading(_ws(request).engine) as connection:
-        row = connection.execute(select(digest_table).where(digest_table.c.id == digest_id)).first()
-    if row is None:
+    with reading(workspace_of(request).engine) as connection:
+        digest = digests.digest_row(connection, digest_id)
+    if digest is None:
         raise HTTPException(404)
-    return dict(row._mapping)
+    return digest
 
 
 def digest_file(request: Request, digest: dict) -> Path | None:
     """The stored HTML file, only if it lies inside the project's data folder."""
-    home = _ws(request).home
+    home = workspace_of(request).home
     root = home.data_dir.resolve()
     candidate = Path(digest["html_path"])
     path = (candidate if candidate.is_absolute() else home.output_dir / candidate).resolve()
@@ -292,7 +268,7 @@ def digest_file(request: Request, digest: dict) -> Path | None:
 @router.get("/digests/{digest_id}")
 def digest_page(request: Request, digest_id: int, account: Account = Depends(viewer)):
     digest = _digest(request, digest_id)
-    return _render(request, "web/digest.html", {"digest": digest, "available": digest_file(request, digest) is not None})
+    return render(request, "web/digest.html", {"digest": digest, "available": digest_file(request, digest) is not None})
 
 
 # The stored digest is shown in a sandboxed frame of its own: no scripts, no forms, no remote
@@ -314,19 +290,18 @@ def digest_html(request: Request, digest_id: int, account: Account = Depends(vie
 
 @router.get("/health")
 def health_page(request: Request, account: Account = Depends(viewer)):
-    with reading(_ws(request).engine) as connection:
-        latest_ids = select(func.max(job_table.c.id)).group_by(job_table.c.job)
-        latest = [dict(r._mapping) for r in connection.execute(
-            select(job_table).where(job_table.c.id.in_(latest_ids)).order_by(job_table.c.job))]
-        recent = [dict(r._mapping) for r in connection.execute(select(job_table).order_by(desc(job_table.c.id)).limit(50))]
-        sources = [dict(r._mapping) for r in connection.execute(select(source_table).order_by(source_table.c.key))]
-    planned = planned_jobs(_ws(request))
+    ws = workspace_of(request)
+    with reading(ws.engine) as connection:
+        latest = latest_run_rows(connection)
+        recent = recent_run_rows(connection, limit=50)
+        sources = source_state_rows(connection)
+    planned = planned_jobs(ws)
     names = sorted(set(planned) | {row["job"] for row in latest})
     jobs = [{"name": name, "plan": planned.get(name), "last": next((r for r in latest if r["job"] == name), None)} for name in names]
-    return _render(request, "web/health.html", {"jobs": jobs, "recent": recent, "sources": sources})
+    return render(request, "web/health.html", {"jobs": jobs, "recent": recent, "sources": sources})
 
 
-def planned_jobs(ws) -> dict[str, dict]:
+def planned_jobs(ws: Workspace) -> dict[str, dict]:
     """job name → schedule text, enabled flag and next planned time, from the job files."""
     try:
         from campaign_worker.scheduler.jobs import check_jobs
@@ -349,19 +324,14 @@ def planned_jobs(ws) -> dict[str, dict]:
 
 @router.get("/campaigns")
 def campaigns_page(request: Request, account: Account = Depends(viewer)):
-    ws = _ws(request)
+    ws = workspace_of(request)
     with reading(ws.engine) as connection:
         counts = {slug: request.app.state.counts.get(connection, slug) for slug in ws.campaigns}
-        drafts = {}
-        for slug, status, n in connection.execute(
-            select(draft_table.c.campaign, draft_table.c.status, func.count()).group_by(draft_table.c.campaign, draft_table.c.status)
-        ):
-            drafts.setdefault(slug, {})[status] = n
-        digests = {slug: week for slug, week in connection.execute(
-            select(digest_table.c.campaign, func.max(digest_table.c.week_start)).group_by(digest_table.c.campaign))}
+        draft_counts = drafts.draft_counts(connection)
+        last_digests = digests.last_digest_weeks(connection)
     overview = [
-        {"campaign": c, "counts": counts.get(slug, dict.fromkeys(queue.STATES, 0)), "drafts": drafts.get(slug, {}),
-         "last_digest": digests.get(slug)}
+        {"campaign": c, "counts": counts.get(slug, dict.fromkeys(queue.STATES, 0)), "drafts": draft_counts.get(slug, {}),
+         "last_digest": last_digests.get(slug)}
         for slug, c in sorted(ws.campaigns.items())
     ]
-    return _render(request, "web/campaigns.html", {"overview": overview})
+    return render(request, "web/campaigns.html", {"overview": overview})

@@ -13,12 +13,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from campaign_worker.moderation import queue
 from campaign_worker.config.campaigns import Campaign
-from campaign_worker.store.models import Media, PostMedia
 from campaign_worker.timeutil import BERLIN
 from campaign_worker.timeutil import as_utc
 from campaign_worker.errors import CampaignWorkerError
@@ -28,8 +26,6 @@ MAX_PAGE_SIZE = 200
 # On escaped text: a '#' right after '&' belongs to an entity such as &#39;, not a hashtag.
 _TAG_IN_ESCAPED = re.compile(r"(?<![&\w#])#(\w{1,100})", re.UNICODE)
 _SAFE_LINK = re.compile(r"^https://[^\s\"'<>]+$")
-media_table = Media.__table__
-post_media_table = PostMedia.__table__
 
 
 class FilterError(CampaignWorkerError, ValueError):
@@ -142,26 +138,6 @@ def parse_query(params, campaigns: dict[str, Campaign]) -> QueueQuery:
     )
 
 
-def thumbnails(connection: Connection, post_ids: list[int]) -> dict[int, str]:
-    """post id → sha256 of its first picture that has a stored thumbnail."""
-    if not post_ids:
-        return {}
-    rows = connection.execute(
-        select(post_media_table.c.post_id, media_table.c.sha256)
-        .join(media_table, media_table.c.sha256 == post_media_table.c.media_sha256)
-        .where(
-            post_media_table.c.post_id.in_(post_ids),
-            media_table.c.status == "ok",
-            media_table.c.thumb_path.is_not(None),
-        )
-        .order_by(post_media_table.c.post_id, post_media_table.c.position)
-    )
-    found: dict[int, str] = {}
-    for post_id, sha in rows:
-        found.setdefault(post_id, sha)
-    return found
-
-
 def caption_html(caption: str, campaign: str) -> Markup:
     """The caption escaped first; hashtags then become links to the hashtag filter."""
     escaped = str(escape(caption or ""))
@@ -184,7 +160,7 @@ def load_page(connection: Connection, query: QueueQuery) -> tuple[list[dict], st
     entries = queue.list_entries(connection, query.to_filter(), limit=query.limit + 1, after=query.after)
     more = len(entries) > query.limit
     entries = entries[: query.limit]
-    thumbs = thumbnails(connection, [e["post_id"] for e in entries])
+    thumbs = queue.thumbnails(connection, [e["post_id"] for e in entries])
     for entry in entries:
         entry["thumb"] = thumbs.get(entry["post_id"])
         entry["permalink"] = safe_permalink(entry.get("permalink"))
@@ -194,22 +170,12 @@ def load_page(connection: Connection, query: QueueQuery) -> tuple[list[dict], st
 
 def load_entry(connection: Connection, campaign: str, post_id: int) -> dict | None:
     """One entry as `load_page` shows it, whatever its state."""
-    flt = queue.QueueFilter(campaign=campaign, state=None)
-    rows = queue.list_entries(connection, flt, limit=1, after=_just_after(connection, campaign, post_id))
-    if not rows or rows[0]["post_id"] != post_id:
+    entry = queue.listed_entry(connection, campaign, post_id)
+    if entry is None:
         return None
-    entry = rows[0]
-    entry["thumb"] = thumbnails(connection, [post_id]).get(post_id)
+    entry["thumb"] = queue.thumbnails(connection, [post_id]).get(post_id)
     entry["permalink"] = safe_permalink(entry.get("permalink"))
     return entry
-
-
-def _just_after(connection: Connection, campaign: str, post_id: int) -> tuple[datetime, int] | None:
-    """The keyset position right before this post, so the next page starts with it."""
-    posted_at = connection.execute(
-        select(queue.cp.c.posted_at).where(queue.cp.c.campaign == campaign, queue.cp.c.post_id == post_id)
-    ).scalar()
-    return (posted_at, post_id + 1) if posted_at is not None else None
 
 
 def state_counts(connection: Connection, campaign: str) -> dict[str, int]:

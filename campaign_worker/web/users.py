@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
-from campaign_worker.store.db import transaction
-from campaign_worker.store.models import User
+from campaign_worker.store.db import reading, transaction
+from campaign_worker.store.models import user_table
 from campaign_worker.timeutil import utcnow
 from campaign_worker.errors import CampaignWorkerError
 
@@ -26,7 +26,6 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
-user_table = User.__table__
 _hasher = PasswordHasher()
 # Verified when a name is unknown, so a miss takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
@@ -156,3 +155,10 @@ def authenticate(engine: Engine, username: str, password: str) -> Account | None
         with transaction(engine) as connection:
             connection.execute(update(user_table).where(user_table.c.id == row.id).values(password_hash=_hasher.hash(password)))
     return _account(row)
+
+
+def stored_account(engine: Engine, user_id: int) -> tuple[Account, str] | None:
+    """The account with this id and its password hash (sessions carry a fingerprint of it), or None."""
+    with reading(engine) as connection:
+        row = connection.execute(select(user_table).where(user_table.c.id == user_id)).first()
+    return (_account(row), row.password_hash) if row is not None else None

@@ -1,12 +1,15 @@
-"""Alembic environment: runs migrations on the connection handed over by `campaign_worker.migrate`."""
+"""Alembic environment: runs migrations on the connection handed over by `campaign_worker.store.migrate`.
+
+`store/models.py` declares every table, so importing it is all autogenerate needs to see them.
+"""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from campaign_worker.store import models  # noqa: F401  (registers the tables)
+from campaign_worker.store import models
+from campaign_worker.store.migrate import include_name
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = models.SQLModel.metadata
 
 
 def run_migrations_online() -> None:
@@ -27,6 +30,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,80 @@
+"""An in-memory source: posts handed over in code, served the way a platform serves a hashtag.
+
+For tests, examples and trying the pipeline without a platform. `feed("mem", posts)` gives the
+source with id `mem` its posts (`ParsedPost`s, or dicts of `make_post` arguments); a campaign
+names it like any other source:
+
+    [[sources]]
+    id = "mem"
+    type = "memory"
+
+It behaves like a platform's hashtag feed, so that resuming and de-duplication are exercised
+as they are with Instagram or Mastodon: newest first, only posts carrying the hashtag,
+`page_size` posts a page, one request of the budget per page, a stop at the first post the
+campaign already has, and a cursor saved after every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from campaign_worker.config.campaigns import MemoryConfig, fold_hashtag
+from campaign_worker.post import ParsedPost, make_post
+from campaign_worker.sources.base import HashtagRun, Source, register
+
+_feeds: dict[str, list[ParsedPost]] = {}
+
+
+def feed(source_id: str, posts: Iterable[ParsedPost | Mapping[str, Any]]) -> None:
+    """Add posts to what the memory source `source_id` serves (in any order; served newest first)."""
+    _feeds.setdefault(source_id, []).extend(p if isinstance(p, ParsedPost) else make_post(**p) for p in posts)
+
+
+def clear() -> None:
+    """Forget every fed post."""
+    _feeds.clear()
+
+
+def hashtag_feed(source_id: str, hashtag: str) -> list[ParsedPost]:
+    """The posts of `source_id` that carry `hashtag`, newest first."""
+    tagged = [p for p in _feeds.get(source_id, []) if hashtag in {fold_hashtag(t) for t in p.hashtags}]
+    return sorted(tagged, key=lambda p: p.posted_at, reverse=True)
+
+
+@register
+class MemorySource(Source):
+    """Serves what `feed` handed over, page by page."""
+
+    type = "memory"
+    config: MemoryConfig
+
+    def collect(self, run: HashtagRun) -> None:
+        posts = hashtag_feed(self.config.id, run.hashtag)
+        start = self._resume_point(run, posts)
+        while True:
+            self.budget.check()
+            self.budget.spend()  # one page, one request
+            page = posts[start:start + self.config.page_size]
+            run.pages += 1
+            fresh = run.before_known(page)
+            run.store(page)  # known ones count as seen; their missing pictures are tried again
+            start += len(page)
+            if len(fresh) < len(page) or start >= len(posts):
+                break  # reached what earlier runs stored, or the end of the feed
+            run.save_cursor({"after": page[-1].key})
+            run.check_stop()
+        run.save_cursor(None)
+        run.complete = True
+
+    @staticmethod
+    def _resume_point(run: HashtagRun, posts: list[ParsedPost]) -> int:
+        after = (run.cursor or {}).get("after")
+        if after is None:
+            return 0
+        keys = [p.key for p in posts]
+        if after not in keys:
+            run.note("alter Fortsetzungspunkt verworfen / old resume point dropped")
+            return 0
+        run.note("fortgesetzt / resumed")
+        return keys.index(after) + 1
