@@ -1,4 +1,4 @@
-"""Operations commands: `run` (the scheduler), `run-job`, `jobs` and `status`."""
+"""Operations commands: `run` (the scheduler), `worker` (scale-out), `run-job`, `jobs` and `status`."""
 
 from __future__ import annotations
 
@@ -196,6 +196,11 @@ def status_command(
                       f"Herzschlag vor {sched['heartbeat_age_s']:.0f} s)", markup=False)
     else:
         console.print("Scheduler läuft nicht / not running", markup=False)
+    if data.get("workers"):
+        w = data["workers"]
+        waiting = ", ".join(f"{q} {n}" for q, n in sorted(w["queue_depth"].items())) or "leer / empty"
+        console.print(f"Worker aktiv / alive: {w['workers_alive']} · wartend / queued: {waiting} · "
+                      + " · ".join(f"{s} {n}" for s, n in sorted(w["jobs_by_state"].items())), markup=False)
     table = Table(title="Jobs")
     for column in ("Job", "Letzter Lauf", "Ergebnis", "Dauer", "Nächster Lauf", "Fehler in Folge"):
         table.add_column(column)
@@ -224,8 +229,36 @@ def status_command(
         console.print(sources)
 
 
+def worker_command(
+    ctx: typer.Context,
+    queues: Optional[str] = typer.Option(None, "--queues", help="Kommagetrennt: collect,moderate,publish (Standard: alle) / comma-separated queues."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, max=64, help="Jobs gleichzeitig / jobs at once (config/worker.toml [workers])."),
+    log_format: Optional[str] = typer.Option(None, "--log-format", help="text (Standard) oder json / text (default) or json."),
+) -> None:
+    """Scale-out-Worker auf PostgreSQL starten (beliebig viele) / run a scale-out worker (PostgreSQL)."""
+    from campaign_worker.config.worker import load_settings
+    from campaign_worker.scheduler.logs import setup_logging
+    from campaign_worker.scheduler.workers import QUEUES, Workers
+
+    st = state(ctx)
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    unknown = sorted(set(chosen or ()) - set(QUEUES))
+    if unknown:
+        raise UserError(f"--queues: unbekannt / unknown {', '.join(unknown)}; erlaubt / allowed: {', '.join(QUEUES)}")
+    settings = load_settings(st.home)
+    fmt = log_format or settings.logging.format
+    if fmt not in ("text", "json"):
+        raise UserError(f"--log-format {fmt!r}: erlaubt sind text oder json / use text or json")
+    ctx.call_on_close(setup_logging(fmt, "DEBUG" if st.debug else settings.logging.level, None))
+    workers = Workers(st.workspace(), settings.workers)
+    err_console.print(f"Worker startet / starting: Warteschlangen {', '.join(chosen or QUEUES)}, "
+                      f"{concurrency or settings.workers.concurrency} gleichzeitig", markup=False)
+    workers.run_worker(chosen, concurrency)
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
+    app.command("worker")(worker_command)
     app.command("run-job")(run_job_command)
     app.command("jobs")(jobs_command)
     app.command("status")(status_command)

@@ -149,6 +149,9 @@ class MemoryConfig(Strict):
     hashtags: list[str] | None = None
     page_size: int = Field(default=12, ge=1, le=1000, description="posts per page; each page costs one request")
     max_requests_per_run: int = Field(default=60, ge=1, le=10_000)
+    generate: int = Field(default=0, ge=0, le=100_000, description="also serve this many made-up posts per hashtag (trials, benchmarks, worker tests)")
+    latency_ms: int = Field(default=0, ge=0, le=10_000, description="pause per page, as a platform's answer would take")
+    session: str | None = Field(default=None, pattern=USERNAME_RE, description="the account whose request budget it shares, like an Instagram session")
     download_media: bool = True
     enabled: bool = True
 

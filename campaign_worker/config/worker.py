@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from campaign_worker.config.campaigns import read_toml, validate
 from campaign_worker.home import Home
@@ -65,6 +65,22 @@ class SchedulerSettings(Strict):
     abandon_after_hours: float = Field(default=12, gt=0, description="running rows of unknown hosts older than this are abandoned")
 
 
+class WorkersSettings(Strict):
+    """Scale-out workers (`campaign-worker worker`, PostgreSQL only)."""
+
+    concurrency: int = Field(default=2, ge=1, le=64, description="jobs one worker process runs at once")
+    tick_seconds: int = Field(default=60, ge=1, le=60, description="how often due slots are looked for; divides 60")
+    heartbeat_seconds: float = Field(default=10, gt=0, le=300)
+    stalled_after_seconds: float = Field(default=30, gt=0, le=3600, description="a worker silent this long is dead; its jobs run again elsewhere")
+
+    @field_validator("tick_seconds")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("muss 60 teilen (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) / must divide 60")
+        return value
+
+
 class RetentionSettings(Strict):
     ledger_keep_days: int = Field(default=90, ge=1)
     ledger_keep_per_job: int = Field(default=50, ge=1)
@@ -77,6 +93,7 @@ class WorkerSettings(Strict):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
 
 
 def settings_file(home: Home) -> Path | None:

@@ -70,11 +70,31 @@ class WorkerCollector:
         yield queue_size
         yield by_state
 
+        yield from self._task_queue()
+
         holder = scheduler_lock.holder(self.engine)
         heartbeat = GaugeMetricFamily("campaign_worker_scheduler_heartbeat_timestamp_seconds", "Last heartbeat of the running scheduler.")
         if holder and holder["heartbeat_at"]:
             heartbeat.add_metric([], holder["heartbeat_at"].timestamp())
         yield heartbeat
+
+
+    def _task_queue(self):
+        """Scale-out workers: queue depth, jobs per state, living workers (PostgreSQL only)."""
+        from campaign_worker.scheduler.taskqueue import queue_overview
+
+        overview = queue_overview(self.engine)
+        if overview is None:
+            return
+        depth = GaugeMetricFamily("campaign_worker_queue_depth", "Jobs waiting in each task queue.", labels=["queue"])
+        for queue, count in sorted(overview["queue_depth"].items()):
+            depth.add_metric([queue], count)
+        yield depth
+        states = GaugeMetricFamily("campaign_worker_queue_jobs", "Task-queue jobs by state.", labels=["state"])
+        for state, count in sorted(overview["jobs_by_state"].items()):
+            states.add_metric([state], count)
+        yield states
+        yield GaugeMetricFamily("campaign_worker_workers_alive", "Scale-out workers with a recent heartbeat.", value=overview["workers_alive"])
 
 
 def health(engine: Engine, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]) -> tuple[int, dict]:

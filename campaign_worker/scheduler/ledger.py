@@ -138,6 +138,21 @@ def claim(
     return Claim(None, "done" if taken else "running")
 
 
+def take_over(engine: Engine, job: str, slot: datetime, *, owner: str | None = None) -> Claim:
+    """Continue the unfinished run of (job, slot) whose process died (a stalled scale-out job).
+
+    The slot keeps its one row: it becomes this process's run again, one attempt later.
+    """
+    with transaction(engine) as connection:
+        run_id = connection.execute(
+            update(JobRun)
+            .where(JobRun.job == job, JobRun.slot == as_utc(slot), JobRun.status.in_(("running", "abandoned")))
+            .values(status="running", owner=owner or owner_id(), finished_at=None, attempts=JobRun.attempts + 1)
+            .returning(JobRun.id)
+        ).scalar_one_or_none()
+    return Claim(run_id) if run_id is not None else Claim(None, "done")
+
+
 def record(
     engine: Engine,
     job: str,

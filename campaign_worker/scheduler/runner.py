@@ -23,7 +23,7 @@ from campaign_worker.scheduler.jobs import JobSpec
 from campaign_worker.store.models import JobRun
 from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
-from campaign_worker.scheduler.tasks import TASKS
+from campaign_worker.scheduler.tasks import TASKS, Task
 
 if TYPE_CHECKING:
     from campaign_worker.workspace import Workspace
@@ -61,8 +61,10 @@ class JobRunner:
         stop_event: threading.Event | None = None,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        tasks: dict[str, Task] | None = None,
     ):
         self.ws = ws
+        self.tasks = tasks or TASKS
         self.settings = settings
         self.stop_event = stop_event or threading.Event()
         self.owner = owner or ledger.owner_id()
@@ -85,7 +87,9 @@ class JobRunner:
         kind: str = "scheduled",
         campaigns: list[str] | None = None,
         retry_of: int | None = None,
+        take_over: bool = False,
     ) -> RunOutcome:
+        """Claim (job, slot) and run it; `take_over` continues a run whose worker died."""
         slot = ledger.as_utc(slot)
         extra = {"job": spec.name, "slot": slot.isoformat(), "kind": kind}
         lock = self._job_lock(spec.name)
@@ -94,14 +98,16 @@ class JobRunner:
             log.warning("übersprungen, läuft noch / skipped, still running: %s", spec.name, extra=extra)
             return RunOutcome(spec.name, slot, "busy")
         try:
-            return self._run_claimed(spec, slot, kind, campaigns or spec.campaigns, retry_of, extra)
+            return self._run_claimed(spec, slot, kind, campaigns or spec.campaigns, retry_of, extra, take_over)
         finally:
             lock.release()
 
     def _run_claimed(self, spec: JobSpec, slot: datetime, kind: str, campaigns: list[str] | None,
-                     retry_of: int | None, extra: dict) -> RunOutcome:
+                     retry_of: int | None, extra: dict, take_over: bool = False) -> RunOutcome:
         engine = self.ws.engine
         claim = ledger.claim(engine, spec.name, slot, kind=kind, owner=self.owner, retry_of=retry_of, now=self.clock())
+        if not claim.ok and take_over:
+            claim = ledger.take_over(engine, spec.name, slot, owner=self.owner)
         if not claim.ok:
             if claim.reason == "running":
                 ledger.record(engine, spec.name, slot, "skipped", kind=kind, error="Job lief in einem anderen Prozess / job running elsewhere")
@@ -125,7 +131,7 @@ class JobRunner:
         return outcome
 
     def _attempts(self, spec: JobSpec, slot: datetime, campaigns: list[str] | None, run_id: int, extra: dict) -> RunOutcome:
-        task = TASKS[spec.task]
+        task = self.tasks.get(spec.task) or TASKS[spec.task]
         stopped_early = False
 
         def should_stop() -> bool:

@@ -101,4 +101,7 @@ def status_data(ws: Workspace, specs: dict[str, JobSpec], now: datetime | None =
             "since": _iso(holder["acquired_at"]),
             "heartbeat_age_s": round(age, 1) if age is not None else None,
         }
-    return {"now": now.isoformat(), "scheduler": scheduler, "jobs": jobs, "sources": sources}
+    from campaign_worker.scheduler.taskqueue import queue_overview
+
+    workers = queue_overview(engine, load_settings(ws.home).workers.stalled_after_seconds)
+    return {"now": now.isoformat(), "scheduler": scheduler, "workers": workers, "jobs": jobs, "sources": sources}

@@ -12,11 +12,17 @@ It behaves like a platform's hashtag feed, so that resuming and de-duplication a
 as they are with Instagram or Mastodon: newest first, only posts carrying the hashtag,
 `page_size` posts a page, one request of the budget per page, a stop at the first post the
 campaign already has, and a cursor saved after every page.
+
+`generate = N` adds N made-up posts per hashtag (the same ones in every process) and
+`latency_ms` waits that long per page: together they stand in for a platform when several
+worker processes, or a benchmark, need one.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from campaign_worker.config.campaigns import MemoryConfig, fold_hashtag
@@ -36,9 +42,27 @@ def clear() -> None:
     _feeds.clear()
 
 
-def hashtag_feed(source_id: str, hashtag: str) -> list[ParsedPost]:
+GENERATED_EPOCH = datetime(2026, 10, 5, 8, 0, tzinfo=timezone.utc)
+
+
+def generated_posts(source_id: str, hashtag: str, count: int) -> list[ParsedPost]:
+    """`count` made-up posts for `hashtag`, identical in every process (ids from the source id)."""
+    return [
+        make_post(
+            platform="memory",
+            external_id=f"{source_id}-{hashtag}-{n}",
+            caption=f"Beitrag {n} aus {source_id}: Blick über die Stadt am Abend #{hashtag}",
+            posted_at=GENERATED_EPOCH + timedelta(minutes=n),
+            author_username=f"user_{n % 97}",
+        )
+        for n in range(count)
+    ]
+
+
+def hashtag_feed(source_id: str, hashtag: str, generate: int = 0) -> list[ParsedPost]:
     """The posts of `source_id` that carry `hashtag`, newest first."""
     tagged = [p for p in _feeds.get(source_id, []) if hashtag in {fold_hashtag(t) for t in p.hashtags}]
+    tagged += generated_posts(source_id, hashtag, generate)
     return sorted(tagged, key=lambda p: p.posted_at, reverse=True)
 
 
@@ -50,11 +74,13 @@ class MemorySource(Source):
     config: MemoryConfig
 
     def collect(self, run: HashtagRun) -> None:
-        posts = hashtag_feed(self.config.id, run.hashtag)
+        posts = hashtag_feed(self.config.id, run.hashtag, self.config.generate)
         start = self._resume_point(run, posts)
         while True:
             self.budget.check()
             self.budget.spend()  # one page, one request
+            if self.config.latency_ms:
+                time.sleep(self.config.latency_ms / 1000)
             page = posts[start:start + self.config.page_size]
             run.pages += 1
             fresh = run.before_known(page)

@@ -15,11 +15,14 @@ from campaign_worker.store.db import reading
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Tables in our database that other libraries create and own; Alembic leaves them alone.
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+FOREIGN_PREFIXES = ("procrastinate_",)  # the scale-out task queue's schema (migration 0012)
 
 
 def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Alembic's filter: compare every table of ours, none of `FOREIGN_TABLES`."""
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    """Alembic's filter: compare every table of ours, none of the other libraries' tables."""
+    if type_ != "table" or name is None:
+        return True
+    return name not in FOREIGN_TABLES and not name.startswith(FOREIGN_PREFIXES)
 
 
 def alembic_config(url: str | None = None) -> Config:
