@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import NoSuchTableError, OperationalError
 
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
+from campaign_worker.files import remove_leftovers
 from campaign_worker.store.db import bookkeeping_engine, one_statement, reading
 from campaign_worker.scheduler.runner import JobRunner
 from campaign_worker.scheduler.jobs import JobSpec, load_jobs
@@ -176,6 +177,8 @@ class WorkerScheduler:
                 now=self.clock(),
             )
             self.report.abandoned = [f"{run.job}#{run.id}" for run in abandoned]
+            remove_leftovers(self.ws.home.media_dir)
+            remove_leftovers(self.ws.home.output_dir)
             self.reconcile()
             self._plan_owed()
             self.started_at = self.clock()
