@@ -7,6 +7,7 @@ Uses small tmpfs mounts (as root); skipped with the reason when mounting is not 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -39,6 +40,18 @@ def mount():
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """The first twelve posts of the sample archive (with their pictures)."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    stems = sorted({p.name.split("_UTC")[0] for p in SAMPLE.glob("*_UTC.json.xz")})[:12]
+    for path in SAMPLE.iterdir():
+        if path.name.split("_UTC")[0] in stems:
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
 def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob(".tmp-*")]
 
@@ -58,9 +71,9 @@ def fill(folder: Path) -> None:
         pass
 
 
-def test_full_disk_during_import_is_named_and_leaves_no_temp_file(home, mount, capsys):
+def test_full_disk_during_import_is_named_and_leaves_no_temp_file(home, mount, archive, capsys):
     media = mount(home.media_dir, size="16k")
-    code = run(home.root, "import-archive", str(SAMPLE), "--campaign", "siegen")
+    code = run(home.root, "import-archive", str(archive), "--campaign", "siegen")
     err = capsys.readouterr().err
     assert code == 2
     assert "Kein Platz mehr auf dem Datenträger" in err and "no space left on the disk" in err
@@ -68,8 +81,8 @@ def test_full_disk_during_import_is_named_and_leaves_no_temp_file(home, mount, c
     assert temp_files(media) == []
 
 
-def test_read_only_output_folder_for_the_digest(home, mount, capsys):
-    assert run(home.root, "import-archive", str(SAMPLE), "--campaign", "siegen") == 0
+def test_read_only_output_folder_for_the_digest(home, mount, archive, capsys):
+    assert run(home.root, "import-archive", str(archive), "--campaign", "siegen") == 0
     output = mount(home.output_dir, read_only=True)
     capsys.readouterr()
     code = run(home.root, "digest", "render", "--campaign", "siegen", "--all-weeks")
@@ -79,9 +92,9 @@ def test_read_only_output_folder_for_the_digest(home, mount, capsys):
     assert temp_files(output) == []
 
 
-def test_full_disk_on_rerender_keeps_the_earlier_digest_whole(home, mount, capsys):
-    assert run(home.root, "import-archive", str(SAMPLE), "--campaign", "siegen") == 0
-    output = mount(home.output_dir, size="8m")
+def test_full_disk_on_rerender_keeps_the_earlier_digest_whole(home, mount, archive, capsys):
+    assert run(home.root, "import-archive", str(archive), "--campaign", "siegen") == 0
+    output = mount(home.output_dir, size="2m")
     assert run(home.root, "digest", "render", "--campaign", "siegen", "--all-weeks") == 0
     pages = sorted((output / "digests" / "siegen").glob("*-W*.html"))
     assert pages
