@@ -1,4 +1,4 @@
-"""A full or read-only disk: a clear message naming it, exit code 2, no temp file left behind,
+"""A full or read-only disk, or an unusable database: a clear message naming it, exit code 2, no temp file left behind,
 nothing already written damaged; temp files of a killed process are removed at the next start.
 
 Uses small tmpfs mounts (as root); skipped with the reason when mounting is not possible.
@@ -121,3 +121,39 @@ def test_leftover_temp_files_of_a_killed_run_are_removed(tmp_path):
     os.utime(old, (an_hour_ago, an_hour_ago))
     assert remove_leftovers(tmp_path / "media") == 1
     assert not old.exists() and fresh.exists() and kept.exists()
+
+
+@pytest.mark.parametrize("problem", ["not_a_database", "read_only", "disk_full", "port_closed", "database_missing"])
+def test_an_unusable_database_exits_2_and_says_why(home, mount, archive, capsys, monkeypatch, request, problem):
+    expected = {
+        "not_a_database": "file is not a database",
+        "read_only": "schreibgeschützt eingehängt",
+        "disk_full": "kein Platz mehr auf dem Datenträger",
+        "port_closed": "Connection refused",
+        "database_missing": "does not exist",
+    }[problem]
+    command = ["stats"]
+    if problem == "not_a_database":
+        (home.data_dir / "campaign-worker.sqlite3").write_bytes(b"kein SQLite, nur Text " * 50)
+    elif problem in ("read_only", "disk_full"):
+        data = mount(home.data_dir, size="1m")
+        (data / "media").mkdir()
+        (data / "output").mkdir()
+        assert run(home.root, "stats") == 0
+        if problem == "read_only":
+            subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
+        else:
+            fill(data)
+        command = ["import-archive", str(archive), "--campaign", "siegen"]
+    elif problem == "port_closed":
+        monkeypatch.setenv("CAMPAIGN_WORKER_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/campaigns")
+    else:
+        from sqlalchemy.engine import make_url
+
+        server = make_url(request.getfixturevalue("pg_database_url"))  # skips without a server
+        monkeypatch.setenv("CAMPAIGN_WORKER_DATABASE_URL", server.set(database="cw_missing_database_18").render_as_string(hide_password=False))
+    capsys.readouterr()
+    code = run(home.root, *command)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err and "Traceback" not in err

@@ -13,6 +13,7 @@ pipeline work, and a lock held too long surfaces as an error the scheduler handl
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -64,6 +65,35 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN" if options.get("read_only") or options.get("one_statement") else "BEGIN IMMEDIATE")
 
 
+def _disk_problem(folder: Path) -> tuple[str, str] | None:
+    """(German, English) when the database's folder is on a read-only or full file system."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return "Datenträger ist schreibgeschützt eingehängt", "the file system is mounted read-only"
+    if stats.f_bavail * stats.f_frsize < 64 * 1024:
+        return "kein Platz mehr auf dem Datenträger", "no space left on the disk"
+    return None
+
+
+def _name_disk_problems(engine: Engine, folder: Path) -> None:
+    """SQLite says 'disk I/O error' or 'unable to open database file'; say what it is."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> DatabaseError | None:  # noqa: ANN001
+        if not isinstance(context.original_exception, sqlite3.Error):
+            return None
+        problem = _disk_problem(folder)
+        if problem is None:
+            return None
+        return DatabaseError(
+            f"Die Datenbank in {folder} kann nicht schreiben: {problem[0]}; Platz schaffen bzw. beschreibbar einhängen, "
+            f"dann erneut ausführen. / The database in {folder} cannot write: {problem[1]}."
+        )
+
+
 def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TIMEOUT_MS / 1000, pool_size: int | None = None) -> Engine:
     """An engine for `url`; creates the folder of a SQLite file.
 
@@ -76,11 +106,14 @@ def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TI
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
         raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        on_disk = parsed.database and parsed.database != ":memory:"
+        if on_disk:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         pool = {"pool_size": pool_size, "max_overflow": 2} if pool_size else {}
         engine = create_engine(url, echo=echo, connect_args={"timeout": lock_timeout_s}, **pool)
         _configure_sqlite(engine, int(lock_timeout_s * 1000))
+        if on_disk:
+            _name_disk_problems(engine, Path(parsed.database).parent)
         warning = _sqlite_version_warning()
         if warning and not _warned_sqlite:
             log.debug(warning)
