@@ -4,11 +4,14 @@
   SQLAlchemy job store, slot claimed in the ledger, outcome recorded); lateness = ledger start −
   nominal slot. Baseline: bare APScheduler (memory store, no ledger) with four no-op jobs every
   second, measured in the same run.
+- `scheduler_start_delay_p99_s`: two no-op jobs every second start (task entered − nominal slot)
+  while a 500-post moderation batch runs again and again (`moderate --recheck` on the same posts).
+  Baseline: the same two jobs over the same window with nothing else running.
 - `idle_cpu_percent`: CPU of a `campaign-worker run` subprocess whose jobs are not due, over a
   window after start-up. Baseline: `python -c 'import time; time.sleep(N)'` over the same window
   (floored at one clock tick, the resolution of /proc accounting, so the ratio stays finite).
 
-About 75 seconds in total.
+About 100 seconds in total.
 """
 
 from __future__ import annotations
@@ -64,6 +67,69 @@ def ours_lateness() -> list[float]:
             lateness = [(ledger.as_utc(r.started_at) - ledger.as_utc(r.slot)).total_seconds() for r in runs]
         ws.close()
     return lateness
+
+
+DELAY_SECONDS = 12
+
+
+def start_delays(with_moderation: bool) -> list[float]:
+    """Start delays of two 1-second jobs over DELAY_SECONDS, optionally beside moderation batches."""
+    import threading
+    from datetime import datetime
+
+    from campaign_worker.config.worker import AlertSettings, MetricsSettings, WorkerSettings
+    from campaign_worker.home import Home
+    from campaign_worker.moderation.job import moderate
+    from campaign_worker.post import make_post
+    from campaign_worker.scheduler import tasks
+    from campaign_worker.scheduler.jobs import JobSpec
+    from campaign_worker.scheduler.service import WorkerScheduler
+    from campaign_worker.store.ingest import store_posts
+    from campaign_worker.workspace import Workspace
+
+    entered: list[float] = []
+    tasks.TASKS["bench_probe"] = lambda ws, campaigns, should_stop: entered.append(time.time()) or {}
+    specs = {
+        f"probe{i}": JobSpec.model_validate({"name": f"probe{i}", "task": "bench_probe", "trigger": {"type": "interval", "seconds": 1},
+                                            "misfire_grace_seconds": 30})
+        for i in range(2)
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.open(Home(Path(tmp) / "home"))
+        base = datetime(2026, 10, 5, 8, tzinfo=timezone.utc)
+        captions = ["Sonntag am Oberen Schloss #meinherztraegtkrone", "Jetzt Bitcoin kaufen!!! #meinherztraegtkrone",
+                    "Ausbildung bei der Volksbank #azubi #meinherztraegtkrone"]
+        store_posts(ws.engine, "siegen", "bench", [
+            make_post(platform="instagram", external_id=f"B{n:05d}", caption=f"{captions[n % 3]} Nr. {n}",
+                      posted_at=base.replace(minute=n % 60, second=n // 60 % 60), author_username=f"user{n % 37}")
+            for n in range(500)
+        ])
+        settings = WorkerSettings(metrics=MetricsSettings(enabled=False), alerts=AlertSettings(enabled=False))
+        worker = WorkerScheduler(ws, settings, specs=specs)
+        worker.start()
+        stop = threading.Event()
+        batches = [0]
+
+        def moderating() -> None:
+            while not stop.is_set():
+                moderate(ws, ["siegen"], recheck=True)
+                batches[0] += 1
+
+        time.sleep(1.5)
+        window_start = time.time()
+        thread = threading.Thread(target=moderating) if with_moderation else None
+        if thread:
+            thread.start()
+        time.sleep(DELAY_SECONDS)
+        stop.set()
+        if thread:
+            thread.join()
+        window_end = time.time()
+        worker.shutdown()
+        ws.close()
+    if with_moderation:
+        print(f"   {batches[0]} moderation batches of 500 posts in {window_end - window_start:.1f} s", file=sys.stderr)
+    return [t - int(t) for t in entered if window_start <= t <= window_end]
 
 
 def bare_lateness() -> list[float]:
@@ -122,11 +188,15 @@ def main() -> dict:
     bare = bare_lateness()
     print(f"   lateness ours: n={len(ours)} p50={statistics.median(ours):.4f}s p99={_p(ours, 0.99):.4f}s; "
           f"bare APScheduler: n={len(bare)} p50={statistics.median(bare):.4f}s p99={_p(bare, 0.99):.4f}s", file=sys.stderr)
+    busy, quiet = start_delays(True), start_delays(False)
+    print(f"   start delay beside moderation: n={len(busy)} p99={_p(busy, 0.99):.4f}s; "
+          f"alone: n={len(quiet)} p99={_p(quiet, 0.99):.4f}s", file=sys.stderr)
     cpu, cpu_baseline = idle_cpu()
     print(f"   idle CPU: worker {cpu:.3f}% vs sleeping python {cpu_baseline:.3f}%", file=sys.stderr)
     ours_p99, bare_p99 = _p(ours, 0.99), _p(bare, 0.99)
     return {
         "schedule_lateness_p99_s": figure(ours_p99, "s", bare_p99),
+        "scheduler_start_delay_p99_s": figure(_p(busy, 0.99), "s", _p(quiet, 0.99)),
         "idle_cpu_percent": figure(cpu, "%", cpu_baseline),
     }
 

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "campaign_worker"
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[set[str]] = [
-    {"errors", "timeutil", "home", "post", "config", "__init__"},
+    {"errors", "timeutil", "home", "post", "config", "files", "__init__"},
     {"media"},
     {"store"},
     {"workspace"},

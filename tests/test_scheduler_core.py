@@ -116,14 +116,18 @@ def test_missed_runs_during_downtime_catch_up_exactly_once(workspace, clock, pro
     second = workers([tick], clock)
     report = second.start()
     assert report.catch_up == ["tick"]
-    (run,) = finished(workspace.engine, 1)
+    # The slots before the latest one are accounted for as missed while stopped.
+    missed = [r for r in runs(workspace.engine) if r.status == "missed"]
+    assert [ledger.as_utc(r.slot).strftime("%H:%M") for r in missed] == ["10:30", "11:00", "11:30", "12:00", "12:30"]
+    assert all("missed while stopped" in r.error for r in missed)
+    (run,) = [r for r in finished(workspace.engine, 6) if r.status != "missed"]
     assert run.kind == "catchup" and run.status == "ok"
     assert ledger.as_utc(run.slot) == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
     assert second.next_runs()["tick"] == datetime(2026, 11, 2, 13, 30, tzinfo=UTC)
 
     clock.set(datetime(2026, 11, 2, 13, 30, 1, tzinfo=UTC))
     second.scheduler.wakeup()
-    finished(workspace.engine, 2)
+    finished(workspace.engine, 7)
     second.shutdown()
 
     clock.set(datetime(2026, 11, 2, 13, 35, tzinfo=UTC))  # restart with nothing owed
@@ -131,7 +135,7 @@ def test_missed_runs_during_downtime_catch_up_exactly_once(workspace, clock, pro
     assert third.start().catch_up == []
     third.scheduler.wakeup()
     threading.Event().wait(0.3)
-    slots = [(r.kind, ledger.as_utc(r.slot).strftime("%H:%M")) for r in runs(workspace.engine)]
+    slots = [(r.kind, ledger.as_utc(r.slot).strftime("%H:%M")) for r in runs(workspace.engine) if r.status != "missed"]
     assert slots == [("catchup", "13:00"), ("scheduled", "13:30")]
     assert len(probe.calls) == 2
 
@@ -144,8 +148,9 @@ def test_without_catch_up_a_missed_run_is_recorded_not_run(workspace, clock, pro
     clock.advance(hours=2)
     second = workers([tick], clock)
     assert second.start().missed == ["tick"]
-    (run,) = runs(workspace.engine)
-    assert run.status == "missed" and ledger.as_utc(run.slot) == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    recorded = runs(workspace.engine)
+    assert {r.status for r in recorded} == {"missed"}
+    assert [ledger.as_utc(r.slot).strftime("%H:%M") for r in sorted(recorded, key=lambda r: r.slot)] == ["10:30", "11:00", "11:30", "12:00"]
     assert probe.calls == []
 
 

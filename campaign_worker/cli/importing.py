@@ -22,6 +22,7 @@ def import_archive_cmd(
     ws.campaign(campaign)
     if not path.is_dir():
         raise UserError(f"Ordner nicht gefunden / folder not found: {path}")
+    ws.media.remove_leftovers()
     with progress() as bar:
         summary = import_archive(ws, campaign, path, source_id=source_id, on_progress=tracker(bar, "Bilder"))
     print_import(campaign, summary)

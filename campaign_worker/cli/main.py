@@ -110,6 +110,17 @@ def _database_error(exc: Exception) -> str | None:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
+def _database_hint(reason: str) -> str:
+    """What to do, named after the kind of problem (full or read-only disk, or the URL/file)."""
+    text = reason.lower()
+    if "disk is full" in text or "no space" in text:
+        return "Der Datenträger der Datenbank ist voll: Platz schaffen, dann erneut ausführen. / The database's disk is full."
+    if "readonly" in text or "read-only" in text:
+        return ("Die Datenbank ist schreibgeschützt (Dateirechte oder schreibgeschützt eingehängter Datenträger). / "
+                "The database is read-only (file permissions or a read-only mount).")
+    return "Prüfen Sie CAMPAIGN_WORKER_DATABASE_URL bzw. die Datei in <home>/data / check the URL or file."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI in-process; returns the exit code instead of exiting."""
     command = typer.main.get_command(app)
@@ -139,11 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         reason = None if debug else _database_error(exc)
         if reason is None:
             raise
-        err_console.print(
-            f"Datenbank nicht nutzbar / database unavailable: {reason}\n"
-            "Prüfen Sie CAMPAIGN_WORKER_DATABASE_URL bzw. die Datei in <home>/data / check the URL or file.",
-            markup=False, highlight=False,
-        )
+        err_console.print(f"Datenbank nicht nutzbar / database unavailable: {reason}\n{_database_hint(reason)}",
+                          markup=False, highlight=False)
         return 2
 
 

@@ -68,7 +68,7 @@ def run_command(
             health = HealthServer(
                 ws.engine, host=settings.metrics.host, port=settings.metrics.port,
                 scheduler_running=lambda: worker.scheduler.running and not worker.stop_event.is_set(),
-                jobs=lambda: sorted(worker.enabled_specs()),
+                jobs=lambda: sorted(worker.enabled_specs()), overdue=worker.overdue,
             )
         except OSError as exc:
             raise UserError(

@@ -63,6 +63,8 @@ class SchedulerSettings(Strict):
     heartbeat_seconds: float = Field(default=15, gt=0, le=600)
     lock_ttl_seconds: float = Field(default=120, gt=0, le=3600, description="a lock older than this is stale")
     abandon_after_hours: float = Field(default=12, gt=0, description="running rows of unknown hosts older than this are abandoned")
+    db_lock_timeout_seconds: float = Field(default=5, gt=0, le=120, description="how long the scheduler's own writes wait for a lock")
+    record_retry_seconds: float = Field(default=300, ge=0, le=3600, description="how long a finished run keeps trying to record its end")
 
 
 class WorkersSettings(Strict):

@@ -10,7 +10,8 @@ download is recognised without decoding it again):
     ab/cd/<sha256>.jpg         the sanitised picture (longest side at most `max_dimension`)
     ab/cd/<sha256>.thumb.jpg   the thumbnail (longest side at most `thumb_size`)
 
-Files are written atomically (temporary file + `os.replace`); storing the same bytes again
+Files are written atomically (`files.write_atomic`: a full or read-only disk raises `DiskError`,
+never a rejected picture, and leaves no temporary file); storing the same bytes again
 writes nothing and returns the same `StoredMedia`. A bad picture never raises: it comes back
 as a rejected `StoredMedia` carrying the hash and the reason, so the rejection can be stored
 and the URL is not fetched again.
@@ -22,7 +23,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 from dataclasses import asdict, dataclass, field
 from hashlib import sha256 as _sha256
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from campaign_worker.files import remove_leftovers, write_atomic
 from campaign_worker.media.download import MediaFetchError
 from campaign_worker.media.images import JPEG_MIME, ImageRejected, MediaLimits, human_size, phash_of_jpeg, render
 
@@ -82,16 +83,8 @@ def _relative_path(sha256: str, thumb: bool = False) -> str:
 
 
 def _write_atomic(target: Path, content: bytes) -> None:
-    """Write via a temporary file in the same folder, so readers see all or nothing."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Readers see all or nothing; a full or read-only disk raises `DiskError` (never a rejection)."""
+    write_atomic(target, content, mode=0o644)
 
 
 def _is_complete_jpeg(path: Path) -> bool:
@@ -137,7 +130,6 @@ class MediaStore:
             return StoredMedia(sha256=digest, status="rejected", reject_reason=str(rejection), mime=rejection.mime,
                                width=rejection.width, height=rejection.height, bytes=len(data))
         # Thumbnail first: the main file's presence is what marks the entry complete.
-        self.path_for(digest).parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.path_for(digest, thumb=True), rendered.thumb)
         _write_atomic(self.path_for(digest), rendered.picture)
         return StoredMedia(sha256=digest, status="ok", mime=JPEG_MIME, width=rendered.width,
@@ -156,18 +148,22 @@ class MediaStore:
                 raise MediaFetchError("unreadable", f"Keine reguläre Datei: {path}", f"Not a regular file: {path}")
             with path.open("rb") as fh:
                 data = fh.read(self.limits.max_bytes + 1)
-                if len(data) <= self.limits.max_bytes:
-                    return self.store_bytes(data)
-                digest = _sha256(data)  # too large: hash the rest in chunks, keep nothing
-                total = len(data)
-                del data
-                while chunk := fh.read(_HASH_CHUNK):
-                    digest.update(chunk)
-                    total += len(chunk)
-                return self._too_large(digest.hexdigest(), total)
+                if len(data) > self.limits.max_bytes:
+                    digest = _sha256(data)  # too large: hash the rest in chunks, keep nothing
+                    total = len(data)
+                    del data
+                    while chunk := fh.read(_HASH_CHUNK):
+                        digest.update(chunk)
+                        total += len(chunk)
+                    return self._too_large(digest.hexdigest(), total)
         except OSError as exc:
             raise MediaFetchError("unreadable", f"Bilddatei nicht lesbar: {path} ({exc.strerror or exc})",
                                   f"Cannot read picture file: {path} ({exc.strerror or exc})") from exc
+        return self.store_bytes(data)  # a full disk here is a DiskError, not an unreadable picture
+
+    def remove_leftovers(self) -> int:
+        """Remove temp files a killed process left in the store (see `files.remove_leftovers`)."""
+        return remove_leftovers(self.root)
 
     def _too_large(self, digest: str, size: int) -> StoredMedia:
         reason = ImageRejected("too_large", size=human_size(size), limit=human_size(self.limits.max_bytes))

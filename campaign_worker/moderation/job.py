@@ -1,8 +1,9 @@
 """The moderation job: run a campaign's rules over its new posts and record the outcome.
 
 Posts are evaluated oldest first, after the campaign's earlier posts were shown to the
-rules as history (duplicates, per-author caps). Each batch of outcomes is one transaction,
-so a killed run loses nothing: unfinished posts are still `new` and are evaluated next time.
+rules as history (duplicates, per-author caps). The rules run outside any transaction; each
+small batch of outcomes is one short transaction, so a killed run loses nothing (unfinished
+posts are still `new` and are evaluated next time) and other writers never wait for the rules.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from campaign_worker.moderation.queue import apply_rule_verdict
 if TYPE_CHECKING:
     from campaign_worker.workspace import Workspace
 
-BATCH = 500
+BATCH = 500  # posts evaluated between two stop checks
+WRITE_BATCH = 50  # outcomes written per transaction
 HISTORY_DAYS = 180
 
 
@@ -104,11 +106,19 @@ def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = Fals
     for start in range(0, len(work), BATCH):
         if should_stop():
             break
-        with transaction(ws.engine) as connection:
-            for candidate, row in work[start : start + BATCH]:
-                outcome = moderator.evaluate(candidate)
-                audiences = guess_audiences(campaign, candidate.caption, candidate.hashtags)
-                change = apply_rule_verdict(connection, campaign.slug, row["id"], outcome.verdict, audiences, recheck=recheck)
+        # The rules run outside any transaction; only the outcomes are written, a few at a time,
+        # so other writers (the scheduler, moderators) wait milliseconds, not a whole batch.
+        evaluated = [
+            (row["id"], moderator.evaluate(candidate), guess_audiences(campaign, candidate.caption, candidate.hashtags))
+            for candidate, row in work[start : start + BATCH]
+        ]
+        for first in range(0, len(evaluated), WRITE_BATCH):
+            with transaction(ws.engine) as connection:
+                changes = [
+                    apply_rule_verdict(connection, campaign.slug, post_id, outcome.verdict, audiences, recheck=recheck)
+                    for post_id, outcome, audiences in evaluated[first : first + WRITE_BATCH]
+                ]
+            for change in changes:
                 counts["evaluated"] += 1
                 if change is None:
                     counts["unchanged"] += 1

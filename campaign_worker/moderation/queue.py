@@ -4,6 +4,10 @@ States: `new` (collected, not yet seen by the rules) → `pending` (a person mus
 `approved` | `rejected` | `later`. People may move a post between any of the last four and
 undo their last step. Every change appends a `ModerationEvent` in the same transaction as the
 state change. Rules act only on posts no person has decided.
+
+Every change reads the post's current state under a row lock (`SELECT … FOR UPDATE` on
+PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers), so concurrent moderators
+queue up per post and each event's `from` is the previous event's `to`.
 """
 
 from __future__ import annotations
@@ -49,7 +53,10 @@ class Change:
 
 
 def _current(connection: Connection, campaign: str, post_id: int):
-    row = connection.execute(select(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id)).first()
+    """The post's queue row, locked until the transaction ends (the state it changes from)."""
+    row = connection.execute(
+        select(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id).with_for_update()
+    ).first()
     if row is None:
         raise QueueError(f"Beitrag {post_id} ist nicht in der Kampagne {campaign!r} / post {post_id} is not in campaign {campaign!r}")
     return row
@@ -124,7 +131,12 @@ def decide(
         raise QueueError(f"unbekannter Zustand / unknown state {to_state!r}; erlaubt / allowed: {', '.join(HUMAN_TARGETS)}")
     reason = (reason or "").strip()[:500] or None
     changes = []
-    for post_id in dict.fromkeys(post_ids):
+    wanted = list(dict.fromkeys(post_ids))
+    # Lock the rows in one order (by id), so two bulk actions on overlapping posts never deadlock.
+    connection.execute(
+        select(cp.c.post_id).where(cp.c.campaign == campaign, cp.c.post_id.in_(wanted)).order_by(cp.c.post_id).with_for_update()
+    ).all()
+    for post_id in wanted:
         row = _current(connection, campaign, post_id)
         if row.state == to_state and row.human:
             continue

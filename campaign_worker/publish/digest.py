@@ -9,8 +9,6 @@ ever fetches anything from Instagram.
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, select
 
 from campaign_worker.config.campaigns import Campaign
+from campaign_worker.files import remove_leftovers, write_atomic
 from campaign_worker.store.db import reading, transaction, upsert
 from campaign_worker.publish.drafts import excerpt
 from campaign_worker.store.models import (
@@ -184,11 +183,7 @@ def _render(ws: Workspace, content: DigestContent, template: str, image_src: Cal
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o644)
 
 
 def week_label(monday: date) -> str:
@@ -212,6 +207,7 @@ def render_week(ws: Workspace, campaign: Campaign, monday: date) -> RenderedDige
     folder = ws.home.output_dir / "digests" / campaign.slug
     html_path = folder / f"{week_label(monday)}.html"
     text_path = folder / f"{week_label(monday)}.txt"
+    remove_leftovers(folder)  # temp files of a render that was killed or ran out of disk
     _write_atomic(html_path, _render(ws, content, "digest/digest.html.j2", lambda h: h.data_uri))
     _write_atomic(text_path, _render(ws, content, "digest/digest.txt.j2", lambda h: None))
     with transaction(ws.engine) as connection:

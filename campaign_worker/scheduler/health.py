@@ -97,17 +97,24 @@ class WorkerCollector:
         yield GaugeMetricFamily("campaign_worker_workers_alive", "Scale-out workers with a recent heartbeat.", value=overview["workers_alive"])
 
 
-def health(engine: Engine, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]) -> tuple[int, dict]:
-    """(HTTP status, body): 200 while the scheduler runs and the database answers, else 503."""
+def health(
+    engine: Engine,
+    scheduler_running: Callable[[], bool],
+    jobs: Callable[[], list[str]],
+    overdue: Callable[[], list[dict]] = list,
+) -> tuple[int, dict]:
+    """(HTTP status, body): 200 while the scheduler runs, the database answers and no job is
+    overdue (no completed slot for longer than its schedule allows, whatever the reason), else 503."""
     body: dict = {"scheduler": "running" if scheduler_running() else "stopped"}
     try:
         from campaign_worker.scheduler.alerts import alerting_jobs
 
         body["failing_jobs"] = alerting_jobs(engine)
+        body["overdue_jobs"] = overdue()
         body["database"] = "ok"
     except Exception as exc:
         body["database"] = f"error: {exc.__class__.__name__}"
-    healthy = body["scheduler"] == "running" and body["database"] == "ok"
+    healthy = body["scheduler"] == "running" and body["database"] == "ok" and not body.get("overdue_jobs")
     body["status"] = ("degraded" if body.get("failing_jobs") else "ok") if healthy else "unhealthy"
     return (200 if healthy else 503), body
 
@@ -115,7 +122,8 @@ def health(engine: Engine, scheduler_running: Callable[[], bool], jobs: Callable
 class HealthServer:
     """A small threaded HTTP server on a local address; `port=0` picks a free port."""
 
-    def __init__(self, engine: Engine, *, host: str, port: int, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]]):
+    def __init__(self, engine: Engine, *, host: str, port: int, scheduler_running: Callable[[], bool], jobs: Callable[[], list[str]],
+                 overdue: Callable[[], list[dict]] = list):
         registry = CollectorRegistry(auto_describe=False)
         registry.register(WorkerCollector(engine, jobs))
 
@@ -123,7 +131,7 @@ class HealthServer:
             def do_GET(self):  # noqa: N802 (http.server API)
                 path = self.path.split("?", 1)[0]
                 if path == "/healthz":
-                    status, body = health(engine, scheduler_running, jobs)
+                    status, body = health(engine, scheduler_running, jobs, overdue)
                     self._send(status, json.dumps(body).encode(), "application/json")
                 elif path == "/metrics":
                     try:

@@ -6,8 +6,9 @@ The unique key (job, slot) lets only one process do a slot's work; a partial uni
 A process that dies leaves a `running` row behind; the next start marks it `abandoned` and
 re-runs what is owed (see `scheduler/service.py`).
 
-Statuses: running → ok | partial (stopped early) | failed; abandoned (owner died);
-missed (not run, too late); skipped (the job was still running).
+Statuses: running → ok | partial (stopped early) | failed; abandoned (owner died, or its end
+could not be recorded); missed (not run, too late, with the reason); skipped (the job was
+still running). Every due slot gets one of these rows, so each slot can be accounted for.
 All times are stored in UTC.
 """
 
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campaign_worker.store.db import reading, transaction
+from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.store.models import JobRun, job_run_table
 from campaign_worker.timeutil import utcnow
 from campaign_worker.timeutil import as_utc
@@ -178,6 +179,56 @@ def record(
         return False
 
 
+def record_many(engine: Engine, job: str, slots: list[datetime], status: str, *, error: str, now: datetime | None = None) -> int:
+    """`record` for many slots in one short transaction; slots already in the ledger stay as they are."""
+    if not slots:
+        return 0
+    now = now or utcnow()
+    me = owner_id()
+    rows = [
+        {"job": job, "slot": as_utc(slot), "status": status, "started_at": now, "finished_at": now, "counts": {},
+         "error": error, "owner": me, "kind": "scheduled", "attempts": 0, "retry_of": None}
+        for slot in slots
+    ]
+    with transaction(engine) as connection:
+        before = connection.execute(select(func.count()).select_from(JobRun).where(JobRun.job == job)).scalar_one()
+        insert_ignore(connection, job_run_table, rows, ["job", "slot"])
+        after = connection.execute(select(func.count()).select_from(JobRun).where(JobRun.job == job)).scalar_one()
+    return after - before
+
+
+def slots_between(engine: Engine, job: str, start: datetime, end: datetime) -> set[datetime]:
+    """The slots of `job` in the ledger with start <= slot <= end."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            select(JobRun.slot).where(JobRun.job == job, JobRun.slot >= as_utc(start), JobRun.slot <= as_utc(end))
+        ).scalars().all()
+    return {as_utc(slot) for slot in rows}
+
+
+def abandon_own(engine: Engine, owner: str, active: set[int], *, now: datetime | None = None) -> list[int]:
+    """Mark `owner`'s running rows that no thread of it is working on as abandoned; returns their ids.
+
+    That happens when a run's end could not be recorded (the database stayed locked longer
+    than the retries): the row would otherwise stay `running` and block every later slot.
+    """
+    with reading(engine) as connection:
+        ids = connection.execute(select(JobRun.id).where(JobRun.status == "running", JobRun.owner == owner)).scalars().all()
+    stale = [run_id for run_id in ids if run_id not in active]
+    if not stale:
+        return []
+    with transaction(engine) as connection:
+        connection.execute(
+            update(JobRun)
+            .where(JobRun.id.in_(stale), JobRun.status == "running")
+            .values(status="abandoned", finished_at=now or utcnow(),
+                    error="Ende des Laufs nicht gespeichert (Datenbank gesperrt) / the run's end could not be recorded (database locked)")
+        )
+    for run_id in stale:
+        log.error("Lauf #%s ohne gespeichertes Ende als abgebrochen markiert / run without recorded end marked abandoned", run_id)
+    return stale
+
+
 def set_attempts(engine: Engine, run_id: int, attempts: int) -> None:
     with transaction(engine) as connection:
         connection.execute(update(JobRun).where(JobRun.id == run_id).values(attempts=attempts))
@@ -316,6 +367,15 @@ def last_runs(engine: Engine, jobs: list[str] | None = None) -> dict[str, JobRun
         if jobs:
             query = query.where(JobRun.job.in_(jobs))
         return {run.job: run for run in connection.execute(query).scalars().all()}
+
+
+def last_completed_slots(engine: Engine) -> dict[str, datetime]:
+    """Per job, the newest slot a run completed (ok, or partial when stopped early)."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            select(JobRun.job, func.max(JobRun.slot)).where(JobRun.status.in_(("ok", "partial"))).group_by(JobRun.job)
+        ).all()
+    return {job: as_utc(slot) for job, slot in rows if slot}
 
 
 def last_success(engine: Engine) -> dict[str, datetime]:

@@ -12,6 +12,15 @@ Start-up order matters (APScheduler's defaults drop runs after a restart):
    since runs once more (a "recovery"); both as one-off jobs in a memory store;
 6. resume.
 
+While running, the main loop beats the lock's heartbeat and, on the same tick, a watchdog
+marks this process's runs whose end could not be recorded as abandoned, and an audit gives
+every due slot that got no run (APScheduler coalesced it, the loop was late) a `missed` row
+with the reason; slots missed while stopped get theirs at start. `overdue` tells `/healthz`
+which jobs have not completed a slot for longer than their schedule allows.
+
+The job store, the lock and the ledger use an engine of their own with a short lock wait
+(`scheduler.db_lock_timeout_seconds`), so the scheduler never queues behind pipeline work.
+
 Stored jobs reference `campaign_worker.scheduler:fire` with the job name as the only argument;
 the job's schedule and options come from `jobs/*.toml`. Every run goes through the ledger, which
 keys it on its nominal slot (`JobSpec.slot_for`), so a slot runs at most once.
@@ -34,10 +43,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import MetaData, Table, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy.exc import NoSuchTableError, OperationalError
 
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
-from campaign_worker.store.db import reading
+from campaign_worker.files import remove_leftovers
+from campaign_worker.store.db import bookkeeping_engine, one_statement, reading
 from campaign_worker.scheduler.runner import JobRunner
 from campaign_worker.scheduler.jobs import JobSpec, load_jobs
 from campaign_worker.timeutil import utcnow
@@ -53,6 +63,9 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 PERSISTENT = "default"
 VOLATILE = "volatile"
 
+STOPPED = "verpasst, während der Scheduler stand / missed while stopped"
+MAX_MISSED = 5000  # slots recorded as missed per job and start (a month of one-minute slots is 43,200)
+
 _active: "WorkerScheduler | None" = None
 _slot_context = threading.local()
 
@@ -63,6 +76,21 @@ def fire(name: str, **options) -> None:
     if worker is None:
         raise RuntimeError(f"job {name!r} fired, but no scheduler is active in this process")
     worker.fire(name, options)
+
+
+class LedgerJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy store, surviving a locked database when it stores a next run time.
+
+    APScheduler lets an error from `update_job` end its main loop for good. Not storing the new
+    time is harmless: the job comes due again and its slot, already in the ledger, is not re-run.
+    """
+
+    def update_job(self, job):
+        try:
+            super().update_job(job)
+        except OperationalError as exc:
+            log.warning("Job-Speicher gesperrt, nächster Lauf von %s nicht gespeichert / job store locked: %s",
+                        job.id, str(exc.orig or exc).splitlines()[0])
 
 
 class SlotExecutor(ThreadPoolExecutor):
@@ -113,9 +141,10 @@ class WorkerScheduler:
         self.stop_event = threading.Event()
         self.owner = ledger.owner_id()
         self.specs = specs if specs is not None else load_jobs(ws.home)
-        self.runner = JobRunner(ws, settings, stop_event=self.stop_event, owner=self.owner, clock=clock)
+        self.engine = bookkeeping_engine(ws.engine, lock_timeout_s=settings.scheduler.db_lock_timeout_seconds)
+        self.runner = JobRunner(ws, settings, stop_event=self.stop_event, owner=self.owner, clock=clock, engine=self.engine)
         self.scheduler = BackgroundScheduler(
-            jobstores={PERSISTENT: SQLAlchemyJobStore(engine=ws.engine, tablename=JOBSTORE_TABLE), VOLATILE: MemoryJobStore()},
+            jobstores={PERSISTENT: LedgerJobStore(engine=one_statement(self.engine), tablename=JOBSTORE_TABLE), VOLATILE: MemoryJobStore()},
             executors={"default": SlotExecutor(settings.scheduler.max_workers)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=timezone.utc,
@@ -125,6 +154,7 @@ class WorkerScheduler:
         self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
         self.report = StartReport()
         self.started_at: datetime | None = None
+        self._audited_until: dict[str, datetime] = {}
         self._lock_held = False
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -134,22 +164,25 @@ class WorkerScheduler:
         global _active
         if _active is not None and _active is not self:
             raise RuntimeError("another scheduler is active in this process")
-        scheduler_lock.acquire(self.ws.engine, ttl=self.settings.scheduler.lock_ttl_seconds, owner=self.owner, now=self.clock())
+        scheduler_lock.acquire(self.engine, ttl=self.settings.scheduler.lock_ttl_seconds, owner=self.owner, now=self.clock())
         self._lock_held = True
         try:
             self.scheduler.start(paused=True)
             _active = self
             abandoned = ledger.mark_abandoned(
-                self.ws.engine,
+                self.engine,
                 me=self.owner,
                 scheduler_kinds_are_dead=True,
                 older_than=timedelta(hours=self.settings.scheduler.abandon_after_hours),
                 now=self.clock(),
             )
             self.report.abandoned = [f"{run.job}#{run.id}" for run in abandoned]
+            remove_leftovers(self.ws.home.media_dir)
+            remove_leftovers(self.ws.home.output_dir)
             self.reconcile()
             self._plan_owed()
             self.started_at = self.clock()
+            self._audited_until = dict.fromkeys(self.enabled_specs(), self.started_at)
             self.scheduler.resume()
         except BaseException:
             self.shutdown()
@@ -172,14 +205,69 @@ class WorkerScheduler:
         interval = self.settings.scheduler.heartbeat_seconds
         while not self.stop_event.wait(interval):
             try:
-                if not scheduler_lock.heartbeat(self.ws.engine, self.owner, now=self.clock()):
+                if not scheduler_lock.heartbeat(self.engine, self.owner, now=self.clock()):
                     log.error("Scheduler-Sperre verloren / scheduler lock lost; stopping")
                     self._lock_held = False
                     self.request_stop()
+                    continue
             except Exception as exc:  # database briefly unreachable: keep going, try again
                 log.warning("Herzschlag fehlgeschlagen / heartbeat failed: %s", exc)
+            self.watch()
             if on_tick is not None:
                 on_tick()
+
+    def watch(self) -> None:
+        """One watchdog round: abandon own runs left without an end, account for missed slots."""
+        try:
+            self.runner.reap_stale()
+            self.account_for_slots()
+        except Exception as exc:  # locked or unreachable: the next tick tries again
+            log.warning("Wächter / watchdog: %s", str(exc).splitlines()[0])
+
+    def account_for_slots(self) -> dict[str, int]:
+        """Give every slot that is past its grace time and has no ledger row a `missed` row."""
+        now = self.clock()
+        margin = timedelta(seconds=self.settings.scheduler.db_lock_timeout_seconds + 2 * self.settings.scheduler.heartbeat_seconds)
+        recorded: dict[str, int] = {}
+        for name, spec in sorted(self.enabled_specs().items()):
+            since = self._audited_until.get(name)
+            if since is None:
+                continue
+            until = now - timedelta(seconds=spec.jitter_seconds + spec.misfire_grace_seconds) - margin
+            slots = _slots(spec, since, until)
+            if slots:
+                taken = ledger.slots_between(self.engine, name, slots[0], slots[-1])
+                owed = [slot for slot in slots if slot not in taken]
+                recorded[name] = ledger.record_many(
+                    self.engine, name, owed, "missed", now=now,
+                    error="nicht gestartet (Scheduler verzögert oder Lauf zusammengefasst) / not started (scheduler late or run coalesced)",
+                )
+                if recorded[name]:
+                    log.warning("%d verpasste Slots von %s eingetragen / missed slots recorded", recorded[name], name, extra={"job": name})
+                self._audited_until[name] = slots[-1] + timedelta(microseconds=1)
+        return recorded
+
+    def overdue(self, now: datetime | None = None) -> list[dict]:
+        """Jobs that have not completed a slot for longer than their schedule allows (for `/healthz`).
+
+        Allowed: two gaps between slots (the slot due now may still be running) plus jitter and
+        misfire grace, counted from the last completed slot or the scheduler's start.
+        """
+        if self.started_at is None:
+            return []
+        now = now or self.clock()
+        completed = ledger.last_completed_slots(self.engine)
+        late = []
+        for name, spec in sorted(self.enabled_specs().items()):
+            since = max(completed.get(name, self.started_at), self.started_at)
+            allowed = 2 * spec.min_gap() + timedelta(seconds=spec.jitter_seconds + spec.misfire_grace_seconds)
+            if now - since > allowed:
+                late.append({
+                    "job": name,
+                    "last_completed_slot": ledger.as_utc(completed[name]).isoformat() if name in completed else None,
+                    "allowed_s": int(allowed.total_seconds()),
+                })
+        return late
 
     def shutdown(self, wait: bool = True) -> None:
         global _active
@@ -188,12 +276,14 @@ class WorkerScheduler:
             self.scheduler.shutdown(wait=wait)
         if self._lock_held:
             try:
-                scheduler_lock.release(self.ws.engine, self.owner)
+                scheduler_lock.release(self.engine, self.owner)
             except Exception as exc:
                 log.warning("Sperre nicht freigegeben / lock not released: %s", exc)
             self._lock_held = False
         if _active is self:
             _active = None
+        if self.engine is not self.ws.engine:
+            self.engine.dispose()
         log.info("Scheduler beendet / stopped")
 
     # -- reconcile -------------------------------------------------------------------------------
@@ -240,7 +330,7 @@ class WorkerScheduler:
         specs = self.enabled_specs()
         retry_for = {
             run.job: run.id
-            for run in ledger.owed_recoveries(self.ws.engine)
+            for run in ledger.owed_recoveries(self.engine)
             if run.job in specs and run.kind != "manual"
         }
         for name, spec in sorted(specs.items()):
@@ -251,9 +341,12 @@ class WorkerScheduler:
                     self.report.recovery.append(name)
                 continue
             missed_slot = spec.last_slot(now) or spec.slot_for(job.next_run_time)
+            # Every slot before the latest one stays missed; the latest is caught up (or missed).
+            ledger.record_many(self.engine, name, _slots(spec, spec.slot_for(job.next_run_time), missed_slot)[:-1][-MAX_MISSED:], "missed",
+                               error=STOPPED, now=now)
             after = now + timedelta(microseconds=1)  # the missed slot itself is the catch-up's
             self.scheduler.modify_job(name, PERSISTENT, next_run_time=spec.build_trigger().get_next_fire_time(None, after))
-            taken = ledger.slot_run(self.ws.engine, name, missed_slot)
+            taken = ledger.slot_run(self.engine, name, missed_slot)
             if taken is not None:
                 # Killed right after the run began, before APScheduler stored the next time:
                 # that slot is in the ledger already; redo it only if it was abandoned.
@@ -265,7 +358,7 @@ class WorkerScheduler:
                 self._one_off(name, "catchup", missed_slot, retry_for.get(name))
                 self.report.catch_up.append(name)
             else:
-                ledger.record(self.ws.engine, name, missed_slot, "missed", error="verpasst, während der Scheduler stand / missed while stopped")
+                ledger.record(self.engine, name, missed_slot, "missed", error=STOPPED)
                 self.report.missed.append(name)
                 if name in retry_for:
                     self._one_off(name, "recovery", now, retry_for[name])
@@ -302,7 +395,7 @@ class WorkerScheduler:
         if spec is None:
             return
         slot = spec.slot_for(event.scheduled_run_time)
-        ledger.record(self.ws.engine, spec.name, slot, "missed", error="zu spät gestartet (misfire_grace_seconds) / missed its grace time")
+        ledger.record(self.engine, spec.name, slot, "missed", error="zu spät gestartet (misfire_grace_seconds) / missed its grace time")
         log.warning("verpasst / missed: %s slot %s", spec.name, slot.isoformat(), extra={"job": spec.name})
 
     def _on_max_instances(self, event) -> None:
@@ -310,12 +403,23 @@ class WorkerScheduler:
         if spec is None:
             return
         for run_time in event.scheduled_run_times[-1:]:
-            ledger.record(self.ws.engine, spec.name, spec.slot_for(run_time), "skipped", error="vorheriger Lauf noch aktiv / previous run still active")
+            ledger.record(self.engine, spec.name, spec.slot_for(run_time), "skipped", error="vorheriger Lauf noch aktiv / previous run still active")
 
     # -- reading -----------------------------------------------------------------------------------
 
     def next_runs(self) -> dict[str, datetime | None]:
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs(jobstore=PERSISTENT)}
+
+
+def _slots(spec: JobSpec, start: datetime, end: datetime) -> list[datetime]:
+    """The nominal slots of `spec` with start <= slot <= end, in UTC (at most MAX_MISSED + 1)."""
+    trigger = spec.build_trigger(jitter=False)
+    slots: list[datetime] = []
+    cursor = trigger.get_next_fire_time(None, start)
+    while cursor is not None and cursor <= end and len(slots) <= MAX_MISSED:
+        slots.append(cursor.astimezone(timezone.utc))
+        cursor = trigger.get_next_fire_time(cursor, cursor + timedelta(microseconds=1))
+    return slots
 
 
 def stored_next_runs(engine: Engine) -> dict[str, datetime]:

@@ -4,11 +4,16 @@ SQLite gets WAL, `synchronous=NORMAL`, foreign keys, a busy timeout and `BEGIN I
 every transaction: a deferred transaction that reads and then writes fails at once with
 "database is locked" instead of waiting (the SQLAlchemy pysqlite recipe). `mmap_size` is never
 set (the WAL-reset bug of SQLite < 3.51.3 gets worse with it).
+
+`bookkeeping_engine` gives the scheduler (job store, lock, run ledger) an engine of its own
+with a short lock wait, so its few one-statement writes are never stuck in a queue behind
+pipeline work, and a lock held too long surfaces as an error the scheduler handles.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,13 +46,13 @@ def _sqlite_version_warning() -> str | None:
     return None
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
         # Let SQLAlchemy, not the driver, decide when transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -56,21 +61,59 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Read-only connections (execution option read_only=True) begin deferred: in WAL mode they never wait for a writer.
-        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        connection.exec_driver_sql("BEGIN" if options.get("read_only") or options.get("one_statement") else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; creates the folder of a SQLite file."""
+def _disk_problem(folder: Path) -> tuple[str, str] | None:
+    """(German, English) when the database's folder is on a read-only or full file system."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return "Datenträger ist schreibgeschützt eingehängt", "the file system is mounted read-only"
+    if stats.f_bavail * stats.f_frsize < 64 * 1024:
+        return "kein Platz mehr auf dem Datenträger", "no space left on the disk"
+    return None
+
+
+def _name_disk_problems(engine: Engine, folder: Path) -> None:
+    """SQLite says 'disk I/O error' or 'unable to open database file'; say what it is."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> DatabaseError | None:  # noqa: ANN001
+        if not isinstance(context.original_exception, sqlite3.Error):
+            return None
+        problem = _disk_problem(folder)
+        if problem is None:
+            return None
+        return DatabaseError(
+            f"Die Datenbank in {folder} kann nicht schreiben: {problem[0]}; Platz schaffen bzw. beschreibbar einhängen, "
+            f"dann erneut ausführen. / The database in {folder} cannot write: {problem[1]}."
+        )
+
+
+def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TIMEOUT_MS / 1000, pool_size: int | None = None) -> Engine:
+    """An engine for `url`; creates the folder of a SQLite file.
+
+    `lock_timeout_s` is how long a statement waits for a lock held by another writer (SQLite's
+    busy timeout, PostgreSQL's `lock_timeout`) before it fails with an OperationalError.
+    """
     global _warned_sqlite
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
         raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        on_disk = parsed.database and parsed.database != ":memory:"
+        if on_disk:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        pool = {"pool_size": pool_size, "max_overflow": 2} if pool_size else {}
+        engine = create_engine(url, echo=echo, connect_args={"timeout": lock_timeout_s}, **pool)
+        _configure_sqlite(engine, int(lock_timeout_s * 1000))
+        if on_disk:
+            _name_disk_problems(engine, Path(parsed.database).parent)
         warning = _sqlite_version_warning()
         if warning and not _warned_sqlite:
             log.debug(warning)
@@ -79,8 +122,27 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        pool = {"pool_size": pool_size, "max_overflow": 2} if pool_size else {}
+        options = {} if lock_timeout_s == BUSY_TIMEOUT_MS / 1000 else {"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}"}
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=options, **pool)
     raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
+
+
+def bookkeeping_engine(engine: Engine, *, lock_timeout_s: float) -> Engine:
+    """An engine of its own on `engine`'s database, with a small pool and a short lock wait."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine  # an in-memory database exists once per connection: share it
+    return make_engine(url.render_as_string(hide_password=False), lock_timeout_s=lock_timeout_s, pool_size=3)
+
+
+def one_statement(engine: Engine) -> Engine:
+    """`engine` for a caller whose every transaction is a single statement (APScheduler's job store).
+
+    On SQLite such a transaction begins deferred: a read never waits for a writer, and a lone
+    write waits for the lock with the busy timeout like any other.
+    """
+    return engine.execution_options(one_statement=True)
 
 
 @contextmanager
