@@ -127,19 +127,24 @@ def test_erasure_of_one_platform_keeps_the_same_handle_elsewhere(ws, memory_feed
         assert connection.execute(select(models.Post.platform).where(func.lower(models.Post.author_username) == HANDLE)).all() == [("mastodon",)]
 
 
-def test_an_erasure_killed_halfway_completes_when_run_again(ws, monkeypatch):
+@pytest.mark.parametrize("step", ["media_files", "page_rendering"])
+def test_an_erasure_killed_halfway_completes_when_run_again(ws, monkeypatch, step):
     calls = []
 
     def killed(*args, **kwargs):
         calls.append(args)
-        raise KeyboardInterrupt  # the process dies after the rows are gone, before the pages are rendered again
+        raise KeyboardInterrupt  # the process dies here
 
-    monkeypatch.setattr("campaign_worker.privacy.removal.render_week", killed)
+    page = next((ws.home.output_dir / "digests" / "test").glob("*-W*.html"))
+    if step == "media_files":  # after the suppression and the plan are stored, before any row goes
+        monkeypatch.setattr(type(ws.media), "delete", killed)
+    else:  # after the rows are gone, before the pages are rendered again
+        monkeypatch.setattr("campaign_worker.privacy.removal.render_week", killed)
     with pytest.raises(KeyboardInterrupt):
         erase_author(ws, HANDLE)
-    assert calls and her_posts(ws) == []
-    page = next((ws.home.output_dir / "digests" / "test").glob("*-W*.html"))
+    assert calls
     assert HANDLE in page.read_text("utf-8").lower()  # not complete yet: the old page still shows her
+    assert (her_posts(ws) == []) == (step == "page_rendering")
     with ws.engine.connect() as connection:
         assert connection.execute(select(models.Erasure.status)).scalar_one() == "running"
 
@@ -148,7 +153,7 @@ def test_an_erasure_killed_halfway_completes_when_run_again(ws, monkeypatch):
 
     assert result.resumed and result.counts["digests_rerendered"] == 1
     assert HANDLE not in page.read_text("utf-8").lower()
-    assert HANDLE not in everything_stored(ws)
+    assert HANDLE not in everything_stored(ws) and HER_TEXT.lower() not in everything_stored(ws)
     with ws.engine.connect() as connection:
         assert connection.execute(select(models.Erasure.status)).all() == [("done",)]
     assert erase_author(ws, HANDLE).counts["posts_removed"] == 0  # idempotent
@@ -327,3 +332,13 @@ def test_record_names_every_campaign_and_its_deadlines(home, capsys):
     assert "Verzeichnis von Verarbeitungstätigkeiten" in text and "Testkampagne" in text
     assert "abgelehnte Beiträge: 14 Tage" in text and "nicht entschiedene Beiträge: 30 Tage" in text
     assert "#meinherztraegtkrone" in text and "[Kommune / Agentur" in text
+
+
+def test_a_damaged_suppression_key_is_reported_not_replaced(ws, capsys):
+    key_file = ws.home.data_dir / "privacy.key"
+    erase_author(ws, HANDLE)
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    key_file.write_text("kaputt\n")
+    assert main(["--home", str(ws.home.root), "privacy", "erase", "--author", "anna.siegen"]) == 2
+    assert "aus der Sicherung zurückholen" in capsys.readouterr().err
+    assert key_file.read_text() == "kaputt\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.home import Home
 from campaign_worker.post import ParsedPost
 from campaign_worker.store.db import insert_ignore, reading
@@ -25,6 +26,10 @@ from campaign_worker.store.models import suppressed_author_table as suppressed
 from campaign_worker.timeutil import utcnow
 
 KEY_FILE = "privacy.key"
+
+
+class SuppressionKeyError(CampaignWorkerError):
+    """The key of the suppression list is damaged; the message says how to recover."""
 ANY_PLATFORM = "*"
 
 
@@ -32,7 +37,7 @@ def privacy_key(home: Home) -> bytes:
     """The home's secret key for subject hashes; made (mode 600) on first use."""
     path = Path(home.data_dir) / KEY_FILE
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _read_key(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,10 +45,22 @@ def privacy_key(home: Home) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first: use theirs
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _read_key(path)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return bytes.fromhex(key)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        key = b""
+    if len(key) < 16:
+        raise SuppressionKeyError(
+            f"{path}: kein gültiger Schlüssel (64 Hex-Zeichen); aus der Sicherung zurückholen, sonst erkennt die "
+            f"Sperrliste niemanden / not a valid key (64 hex characters): restore it from the backup")
+    return key
 
 
 def normal_handle(handle: str) -> str:
