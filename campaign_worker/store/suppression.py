@@ -90,13 +90,14 @@ def suppressed_subjects(connection: Connection, subjects: Iterable[str]) -> set[
 
 def without_suppressed(engine: Engine, home: Home, posts: Sequence[ParsedPost]) -> list[ParsedPost]:
     """`posts` less those whose author is on the suppression list (for their platform or all)."""
-    authored = [p for p in posts if p.author_username]
-    if not authored:
+    people = {(p.platform, normal_handle(p.author_username)) for p in posts if p.author_username}
+    if not people:
         return list(posts)
     key = privacy_key(home)
-    keys = {id(p): (subject_key(key, p.author_username, p.platform), subject_key(key, p.author_username)) for p in authored}
+    subjects = {person: (subject_key(key, person[1], person[0]), subject_key(key, person[1])) for person in people}
     with reading(engine) as connection:
-        hit = suppressed_subjects(connection, [k for pair in keys.values() for k in pair])
+        hit = suppressed_subjects(connection, [s for pair in subjects.values() for s in pair])
     if not hit:
         return list(posts)
-    return [p for p in posts if not (id(p) in keys and (keys[id(p)][0] in hit or keys[id(p)][1] in hit))]
+    blocked = {person for person, pair in subjects.items() if pair[0] in hit or pair[1] in hit}
+    return [p for p in posts if not (p.author_username and (p.platform, normal_handle(p.author_username)) in blocked)]
