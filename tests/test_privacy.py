@@ -342,3 +342,34 @@ def test_a_damaged_suppression_key_is_reported_not_replaced(ws, capsys):
     assert main(["--home", str(ws.home.root), "privacy", "erase", "--author", "anna.siegen"]) == 2
     assert "aus der Sicherung zurückholen" in capsys.readouterr().err
     assert key_file.read_text() == "kaputt\n"
+
+
+KILLER = """
+import os, signal, sys
+from campaign_worker.workspace import Workspace
+import campaign_worker.privacy.removal as removal
+from campaign_worker.privacy.erase import erase_author
+
+removal.render_week = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)  # dies after the rows are deleted
+ws = Workspace.open(sys.argv[1], database_url=sys.argv[2])
+erase_author(ws, sys.argv[3])
+"""
+
+
+def test_an_erasure_killed_with_sigkill_completes_when_run_again(ws, database_url, monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    page = next((ws.home.output_dir / "digests" / "test").glob("*-W*.html"))
+    ws.engine.dispose()
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(ws.home.root), database_url, HANDLE], timeout=120)
+    assert killed.returncode == -9
+    assert her_posts(ws) == [] and HANDLE in page.read_text("utf-8").lower()  # halfway: rows gone, page not yet
+
+    monkeypatch.setenv("CAMPAIGN_WORKER_DATABASE_URL", database_url)
+    assert main(["--home", str(ws.home.root), "privacy", "erase", "--author", HANDLE]) == 0
+    assert "unterbrochene Löschung abgeschlossen" in capsys.readouterr().out
+
+    assert HANDLE not in page.read_text("utf-8").lower() and HANDLE not in everything_stored(ws)
+    with ws.engine.connect() as connection:
+        assert connection.execute(select(models.Erasure.status)).all() == [("done",)]
