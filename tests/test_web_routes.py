@@ -64,7 +64,8 @@ def test_the_matrix_covers_every_route(site):
     covered = {"/", "/login", "/logout", "/lang", "/queue", "/queue/action", "/posts/{campaign}/{post_id}",
                "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/digests",
                "/digests/{digest_id}", "/digests/{digest_id}/html", "/health", "/campaigns", "/api/queue",
-               "/api/queue/counts", "/api/queue/decide", "/api/queue/undo", "/api/queue/{campaign}/{post_id}/history"}
+               "/api/queue/counts", "/api/queue/decide", "/api/queue/undo", "/api/queue/{campaign}/{post_id}/history",
+               "/privacy", "/privacy/erase"}
     routes = {route.path for router in (pages.router, api.router) for route in router.routes if isinstance(route, APIRoute)}
     assert routes == covered, "a route was added or removed: extend the role tests"
 
@@ -173,3 +174,30 @@ def test_openapi_schema_describes_the_queue_api_only(site):
                                     "/api/queue/{campaign}/{post_id}/history"}
     assert "DecideRequest" in schema["components"]["schemas"]
     assert make_client(site).get("/docs").status_code == 404, "no interactive docs (they load a CDN)"
+
+
+def test_only_an_admin_erases_a_person_from_the_web_app_with_token_and_confirmation(site):
+    erase = {"author": "@autor_1", "platform": "", "confirm": "yes"}
+    anonymous = make_client(site)
+    assert anonymous.get("/privacy").status_code == 303
+    for role in ("viewer", "moderator"):
+        client, token = signed_in(site, role)
+        assert client.get("/privacy").status_code == 403
+        assert client.post("/privacy/erase", data={**erase, "csrf_token": token}).status_code == 403
+        assert 'href="/privacy"' not in client.get("/campaigns").text
+    client, token = signed_in(site, "admin")
+    assert 'href="/privacy"' in client.get("/campaigns").text
+    assert client.post("/privacy/erase", data=erase).status_code == 403
+    assert client.post("/privacy/erase", data={**erase, "confirm": "", "csrf_token": token}).status_code == 400
+    refused = client.post("/privacy/erase", data={**erase, "author": "<script>", "csrf_token": token})
+    assert refused.status_code == 400 and "kein Benutzername" in refused.text and "<script>" not in refused.text
+    with site.engine.connect() as connection:
+        assert queue.counts(connection, "siegen")["siegen"]["pending"] == 6
+
+    done = client.post("/privacy/erase", data={**erase, "csrf_token": token})
+
+    assert done.status_code == 303 and done.headers["location"] == "/privacy"
+    page = client.get("/privacy").text
+    assert "Löschung 1 erledigt: 1 Beitrag" in page and "web:admin" in page and "autor_1" not in page
+    with site.engine.connect() as connection:
+        assert queue.counts(connection, "siegen")["siegen"]["pending"] == 5

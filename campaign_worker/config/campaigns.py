@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -188,6 +189,16 @@ class DigestSettings(Strict):
     send_email: bool = Field(default=False, description="mail each new digest to the recipients (SMTP in worker.toml)")
 
 
+class RetentionSettings(Strict):
+    """How long posts are kept (DSGVO Art. 5 storage limitation); applied by the retention job
+    and `campaign-worker privacy purge`."""
+
+    rejected_days: int = Field(default=14, ge=1, le=3650, description="rejected posts, counted from the decision")
+    undecided_days: int = Field(default=30, ge=1, le=3650, description="posts nobody decided (new, pending, later), from collection")
+    campaign_end: date | None = Field(default=None, description="last day of the campaign; approved posts are kept until then")
+    approved_days_after_end: int = Field(default=90, ge=0, le=3650, description="approved posts, counted from campaign_end")
+
+
 class Campaign(Strict):
     slug: str
     name: str = Field(min_length=1, max_length=160)
@@ -202,6 +213,7 @@ class Campaign(Strict):
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("hashtags")
     @classmethod

@@ -136,6 +136,17 @@ class MediaStore:
                            height=rendered.height, bytes=len(rendered.picture), path=_relative_path(digest),
                            thumb_path=_relative_path(digest, thumb=True), phash=rendered.phash)
 
+    def delete(self, sha256: str) -> int:
+        """Remove a stored picture and its thumbnail (idempotent); returns how many files were removed."""
+        removed = 0
+        for path in (self.path_for(sha256, thumb=True), self.path_for(sha256)):
+            try:
+                path.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
     def store_file(self, path: Path | str) -> StoredMedia:
         """Store a local picture (e.g. from an instaloader archive) without reading a huge file whole.
 

@@ -69,4 +69,4 @@ def send_message(settings: SmtpSettings, message: EmailMessage, recipients: Sequ
         raise
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
-    log.info("Mail gesendet / mail sent: %r an %s", message["Subject"], ", ".join(recipients))
+    log.info("Mail gesendet / mail sent: %s Empfänger / recipient(s)", len(recipients))  # addresses never go to the log

@@ -17,6 +17,7 @@ import requests
 
 from campaign_worker.store.db import reading, transaction
 from campaign_worker.store.ingest import PostCounts, attach_media, missing_media, store_posts
+from campaign_worker.store.suppression import without_suppressed
 from campaign_worker.post import MediaRef, ParsedPost
 
 if TYPE_CHECKING:
@@ -37,8 +38,10 @@ def import_posts(
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> PostCounts:
-    """Store posts for a campaign, then their missing pictures; `on_progress(done, total)` per picture."""
-    posts = list(posts)
+    """Store posts for a campaign, then their missing pictures; `on_progress(done, total)` per picture.
+
+    Posts of people on the suppression list (erased on request) are dropped unseen."""
+    posts = without_suppressed(ws.engine, ws.home, list(posts))
     summary = store_posts(ws.engine, campaign_slug, source_id, posts)
     if not download_media:
         return summary

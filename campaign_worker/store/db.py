@@ -1,6 +1,6 @@
 """Database engines and transactions for SQLite (embedded default) and PostgreSQL.
 
-SQLite gets WAL, `synchronous=NORMAL`, foreign keys, a busy timeout and `BEGIN IMMEDIATE` for
+SQLite gets WAL, `synchronous=NORMAL`, foreign keys, `secure_delete`, a busy timeout and `BEGIN IMMEDIATE` for
 every transaction: a deferred transaction that reads and then writes fails at once with
 "database is locked" instead of waiting (the SQLAlchemy pysqlite recipe). `mmap_size` is never
 set (the WAL-reset bug of SQLite < 3.51.3 gets worse with it).
@@ -56,6 +56,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left in free pages
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -159,6 +160,20 @@ def reading(engine: Engine) -> Connection:
     transaction begins IMMEDIATE. Writes go through `transaction`.
     """
     return engine.connect().execution_options(read_only=True)
+
+
+def flush_deleted(engine: Engine) -> None:
+    """After an erasure: copy the WAL into the SQLite file and empty it, so deleted rows survive
+    in neither (with `secure_delete` their pages are zeroed). PostgreSQL: autovacuum reclaims them."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError as exc:  # a reader holds the WAL: its next checkpoint does it
+        log.debug("WAL checkpoint deferred: %s", exc)
+    finally:
+        raw.close()
 
 
 def insert_ignore(connection: Connection, table, rows: Sequence[dict[str, Any]], conflict: Iterable[str]) -> None:

@@ -4,6 +4,9 @@ Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `Campai
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
 trail of every state change; `Draft` and `Digest` are what the campaign produces. `JobRun`,
 `SchedulerLock`, `JobAlert`, `SourceState` and `User` serve operations and the web UI.
+`SuppressedAuthor`, `Erasure` and `RetentionRun` are the privacy records: who must not be
+collected again (as a keyed hash), erasures in progress and done, and what retention removed
+(counts only).
 
 Every table lives here, so the Alembic environment sees them all by importing this module.
 Queries written in SQLAlchemy Core use the table objects at the end (`post_table`, …), one
@@ -265,6 +268,44 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
+class SuppressedAuthor(SQLModel, table=True):
+    """A person who asked to be erased: collection skips them. Only a keyed hash, never the handle."""
+
+    __tablename__ = "suppressed_author"
+
+    subject: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256 of "platform:handle" or "*:handle"
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Erasure(SQLModel, table=True):
+    """One erasure: while it runs, its plan (ids only) so a re-run after a crash completes it;
+    once done, only that it happened, when, and the counts: not who."""
+
+    __tablename__ = "erasure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str | None = Field(default=None, max_length=64, index=True)  # keyed hash while running, then cleared
+    status: str = Field(default="running", max_length=16)  # running | done
+    requested_by: str = Field(default="cli", max_length=100)
+    plan: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class RetentionRun(SQLModel, table=True):
+    """What one retention pass removed from one campaign: counts, nothing about the posts."""
+
+    __tablename__ = "retention_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    plan: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # ids while it runs, then empty
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
 # The Core table objects, for queries written in SQLAlchemy Core. Import them under a local
 # name where that reads better (`from campaign_worker.store.models import post_table as post`).
 post_table = Post.__table__
@@ -279,3 +320,6 @@ scheduler_lock_table = SchedulerLock.__table__
 job_alert_table = JobAlert.__table__
 source_state_table = SourceState.__table__
 user_table = User.__table__
+suppressed_author_table = SuppressedAuthor.__table__
+erasure_table = Erasure.__table__
+retention_run_table = RetentionRun.__table__

@@ -25,6 +25,8 @@ from campaign_worker.workspace import Workspace
 router = APIRouter(include_in_schema=False)
 viewer = PageGuard("viewer")
 moderator_form = FormGuard("moderator")
+admin = PageGuard("admin")
+admin_form = FormGuard("admin")
 
 ACTIONS = {"approve": "approved", "reject": "rejected", "later": "later", "pending": "pending"}
 DRAFT_STATUSES = ("draft", "approved", "discarded")
@@ -335,3 +337,30 @@ def campaigns_page(request: Request, account: Account = Depends(viewer)):
         for slug, c in sorted(ws.campaigns.items())
     ]
     return render(request, "web/campaigns.html", {"overview": overview})
+
+
+# --- privacy (admins only) ----------------------------------------------------------------
+
+@router.get("/privacy")
+def privacy_page(request: Request, account: Account = Depends(admin)):
+    from campaign_worker.privacy.erase import erasure_log
+
+    return render(request, "web/privacy.html", {"erasures": erasure_log(workspace_of(request))})
+
+
+@router.post("/privacy/erase")
+def privacy_erase(request: Request, account: Account = Depends(admin_form), author: str = Form(""),
+                  platform: str = Form(""), confirm: str = Form("")):
+    """Erase one person (DSGVO Art. 17) from every campaign and put them on the suppression list."""
+    from campaign_worker.privacy.erase import PrivacyError, erase_author
+
+    _ = translator(request)
+    if confirm != "yes":
+        raise HTTPException(400, detail=_("Tick the box to confirm the erasure."))
+    try:
+        result = erase_author(workspace_of(request), author, platform or None, requested_by=f"web:{account.username}")
+    except PrivacyError as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    flash(request, _("Erasure %(id)s done: %(posts)s post(s) and %(files)s file(s) removed; the person will not be collected again.")
+          % {"id": result.erasure_id, "posts": result.counts.get("posts_removed", 0), "files": result.counts.get("media_files_removed", 0)})
+    return RedirectResponse("/privacy", status_code=303)
