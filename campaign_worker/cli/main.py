@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from campaign_worker import __version__
-from campaign_worker.cli import collect, demo, digest, drafts, importing, moderate, privacy, queue, scheduler, web
+from campaign_worker.cli import collect, demo, digest, drafts, importing, moderate, privacy, queue, scheduler, wall, web
 from campaign_worker.cli.common import State, UserError, console, err_console, state
 from campaign_worker.errors import CampaignWorkerError
 
@@ -97,7 +97,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 _CLICK_ERRORS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 # Commands first, then groups, each in this order, is the order `--help` lists them in.
-for area in (importing, moderate, demo, queue, drafts, digest, collect, web, scheduler, privacy):
+for area in (importing, moderate, demo, queue, drafts, digest, wall, collect, web, scheduler, privacy):
     area.register(app)
 
 

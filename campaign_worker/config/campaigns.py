@@ -197,6 +197,68 @@ class RetentionSettings(Strict):
     undecided_days: int = Field(default=30, ge=1, le=3650, description="posts nobody decided (new, pending, later), from collection")
     campaign_end: date | None = Field(default=None, description="last day of the campaign; approved posts are kept until then")
     approved_days_after_end: int = Field(default=90, ge=0, le=3650, description="approved posts, counted from campaign_end")
+HEX_COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
+ORIGIN_RE = r"^https?://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$"
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+MIN_CONTRAST = 4.5  # WCAG 2.x AA for normal text
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two `#rrggbb` colours (1 … 21)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+class WallSettings(Strict):
+    """The public wall (`/wall/<campaign>`): which approved posts it shows, who may embed it, its look.
+
+    `policy`: `all` – every approved post; `partners` – approved posts of partner and own accounts;
+    `rights_cleared` – those plus approved posts whose reuse rights are cleared.
+    """
+
+    enabled: bool = True
+    policy: Literal["all", "partners", "rights_cleared"] = "rights_cleared"
+    title: str | None = Field(default=None, max_length=160, description="heading; default: the campaign name")
+    intro: str | None = Field(default=None, max_length=500)
+    intro_en: str | None = Field(default=None, max_length=500)
+    embed_origins: list[Annotated[str, Field(pattern=ORIGIN_RE)]] = Field(
+        default_factory=list, description="sites allowed to frame the wall, e.g. https://www.siegen.de")
+    max_posts: int = Field(default=60, ge=1, le=500)
+    background: str = Field(default="#ffffff", pattern=HEX_COLOUR_RE)
+    text: str = Field(default="#1f2328", pattern=HEX_COLOUR_RE)
+    accent: str = Field(default="#0b5cad", pattern=HEX_COLOUR_RE, description="links and the heading bar")
+    logo: str | None = Field(default=None, description="PNG, JPEG or WebP file, relative to the home")
+    public_url: str | None = Field(default=None, pattern=r"^https://[^\s]+$",
+                                   description="where `wall export` is published; feeds link there")
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _plain_origins(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(origin.rstrip("/").lower() for origin in value))
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.lower().endswith(LOGO_SUFFIXES) or value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("a PNG, JPEG or WebP file inside the home, e.g. 'config/logo.png'")
+        return value
+
+    @model_validator(mode="after")
+    def _readable(self) -> "WallSettings":
+        for name in ("text", "accent"):
+            ratio = contrast_ratio(getattr(self, name), self.background)
+            if ratio < MIN_CONTRAST:
+                raise ValueError(f"{name} {getattr(self, name)} on background {self.background} has contrast "
+                                 f"{ratio:.1f}:1; WCAG AA needs {MIN_CONTRAST}:1 (choose a darker or lighter colour)")
+        return self
 
 
 class Campaign(Strict):
@@ -214,6 +276,7 @@ class Campaign(Strict):
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    wall: WallSettings = Field(default_factory=WallSettings)
 
     @field_validator("hashtags")
     @classmethod

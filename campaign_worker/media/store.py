@@ -9,6 +9,7 @@ download is recognised without decoding it again):
 
     ab/cd/<sha256>.jpg         the sanitised picture (longest side at most `max_dimension`)
     ab/cd/<sha256>.thumb.jpg   the thumbnail (longest side at most `thumb_size`)
+    ab/cd/<sha256>.w<N>.jpg    a web size (longest side N), made from the picture on first use
 
 Files are written atomically (`files.write_atomic`: a full or read-only disk raises `DiskError`,
 never a rejected picture, and leaves no temporary file); storing the same bytes again
@@ -19,6 +20,7 @@ and the URL is not fetched again.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -112,6 +114,31 @@ class MediaStore:
     def path_for(self, sha256: str, thumb: bool = False) -> Path:
         """Absolute path of a stored picture (or its thumbnail); rejects anything but a SHA-256."""
         return self.root / _relative_path(sha256, thumb)
+
+    def web_copy(self, sha256: str, longest: int) -> Path | None:
+        """The stored picture scaled to at most `longest` px on its longest side (made once, then kept).
+
+        A picture already that small is its own web copy; None if the picture is not stored.
+        """
+        picture = self.path_for(sha256)
+        if not _is_complete_jpeg(picture):
+            return None
+        target = picture.with_name(f"{sha256}.w{int(longest)}.jpg")
+        if _is_complete_jpeg(target):
+            return target
+        try:
+            with Image.open(picture, formats=("JPEG",)) as im:
+                if max(im.size) <= longest:
+                    return picture
+                im.draft("RGB", (longest, longest))
+                im = im.convert("RGB")
+                im.thumbnail((longest, longest), Image.Resampling.LANCZOS, reducing_gap=3.0)
+                out = io.BytesIO()
+                im.save(out, "JPEG", quality=self.limits.thumb_quality, optimize=True, progressive=True)
+        except (OSError, ValueError, SyntaxError):
+            return None
+        _write_atomic(target, out.getvalue())
+        return target
 
     def store_bytes(self, data: bytes) -> StoredMedia:
         """Check, sanitise and store one picture; a bad picture comes back rejected, never raised."""

@@ -15,14 +15,14 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from campaign_worker.home import Home
 from campaign_worker.workspace import Workspace
-from campaign_worker.web import api, pages
+from campaign_worker.web import api, pages, wall
 from campaign_worker.web.auth import LoginRequired, LoginThrottle
 from campaign_worker.web.queueview import CountsCache
 from campaign_worker.web.rendering import Renderer, render
@@ -36,6 +36,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+PUBLIC_PREFIX = "/wall/"  # the public wall: no session, no cookies, framing decided per campaign
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -61,13 +62,25 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                public = scope["path"].startswith(PUBLIC_PREFIX)
+                headers += [(name, value) for name, value in SECURITY_HEADERS
+                            if name not in present and not (public and name in (b"x-frame-options", b"cross-origin-opener-policy"))]
                 if b"cache-control" not in present and not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class Sessions(SessionMiddleware):
+    """Signed-cookie sessions everywhere but the public wall, which neither reads nor sets a cookie."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def session_secret(home: Home, secret: str | None) -> str:
@@ -89,7 +102,7 @@ def session_secret(home: Home, secret: str | None) -> str:
 
 def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secret: str | None = None,
                secure_cookies: bool = False, throttle: LoginThrottle | None = None,
-               counts_ttl: float = 15.0) -> FastAPI:
+               counts_ttl: float = 15.0, wall_ttl: float = wall.CACHE_TTL) -> FastAPI:
     """The moderation web app for one workspace (or a home, opened and migrated here)."""
     workspace = workspace_or_home if isinstance(workspace_or_home, Workspace) else Workspace.open(workspace_or_home)
     app = FastAPI(
@@ -104,8 +117,10 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     app.state.throttle = throttle or LoginThrottle()
     app.state.counts = CountsCache(ttl=counts_ttl)
 
+    app.state.wall_renderer = None
+    app.state.wall_cache = wall.WallCache(wall_ttl)
     app.add_middleware(
-        SessionMiddleware,
+        Sessions,
         secret_key=session_secret(workspace.home, secret),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
@@ -116,6 +131,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(wall.router)
     _install_error_pages(app)
     return app
 
@@ -131,6 +147,9 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith(PUBLIC_PREFIX):
+            return PlainTextResponse("Nicht gefunden / not found" if exc.status_code == 404 else str(exc.status_code),
+                                     status_code=exc.status_code, headers={"Cache-Control": "public, max-age=60"})
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         return render(request, "web/error.html", {"status": exc.status_code, "detail": exc.detail}, status=exc.status_code)

@@ -19,6 +19,7 @@ from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, start_ses
 from campaign_worker.web.i18n import LANGUAGES
 from campaign_worker.web.queueview import FilterError, caption_html, load_entry, load_page, parse_query
 from campaign_worker.web.reading import reading
+from campaign_worker.web.wall import snippet as wall_snippet
 from campaign_worker.web.rendering import flash, local_path, render, request_language, translator, workspace_of
 from campaign_worker.workspace import Workspace
 
@@ -333,7 +334,7 @@ def campaigns_page(request: Request, account: Account = Depends(viewer)):
         last_digests = digests.last_digest_weeks(connection)
     overview = [
         {"campaign": c, "counts": counts.get(slug, dict.fromkeys(queue.STATES, 0)), "drafts": draft_counts.get(slug, {}),
-         "last_digest": last_digests.get(slug)}
+         "last_digest": last_digests.get(slug), "snippet": wall_snippet(str(request.base_url), c)}
         for slug, c in sorted(ws.campaigns.items())
     ]
     return render(request, "web/campaigns.html", {"overview": overview})
