@@ -69,6 +69,7 @@ class RenderedDigest:
     html_path: Path
     text_path: Path
     counts: dict
+    title: str  # 'KW 41 · 5.–11. Oktober 2026'
 
 
 def _settings(ws: Workspace) -> WorkerSettings:
@@ -100,7 +101,7 @@ def render_week(ws: Workspace, campaign: Campaign, monday: date, settings: Worke
             "counts": digest.counts, "created_at": utcnow(),
         }], ("campaign", "week_start"), ("html_path", "text_path", "counts", "created_at"))
     _write_index(ws, campaign)
-    return RenderedDigest(campaign.slug, monday, html_path, text_path, digest.counts)
+    return RenderedDigest(campaign.slug, monday, html_path, text_path, digest.counts, digest.week.title(campaign.language))
 
 
 def _write_index(ws: Workspace, campaign: Campaign) -> None:
