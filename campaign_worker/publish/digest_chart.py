@@ -5,6 +5,8 @@ e-mail (cid:) and the page (data: URI); German day names, dates and numbers."""
 from __future__ import annotations
 
 import io
+from functools import lru_cache
+from pathlib import Path
 
 from babel.numbers import format_decimal
 from PIL import Image, ImageDraw, ImageFont
@@ -23,8 +25,29 @@ TEXTS = {
 }
 
 
+FONT_FILES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+)
+FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+@lru_cache(maxsize=1)
+def _font_file() -> str | None:
+    return next((path for path in FONT_FILES if Path(path).is_file()), None)
+
+
+@lru_cache(maxsize=8)
 def _font(size: int):
-    return ImageFont.load_default(size=size)
+    """A system font with umlauts (DejaVu or Liberation); else Pillow's own, which has none."""
+    path = _font_file()
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+def _label(text: str, font) -> str:
+    """`text`, with umlauts spelt out when only Pillow's own font is there."""
+    return text if _font_file() else text.translate(FOLD)
 
 
 def _nice_max(value: int) -> int:
@@ -56,7 +79,7 @@ def render_chart(digest: WeekDigest) -> bytes:
 
     # Left: the seven days, stacked by state.
     box = (80, 70, 700, 400)
-    draw.text((box[0] - 60, 20), texts["per_day"], fill=INK, font=title)
+    draw.text((box[0] - 60, 20), _label(texts["per_day"], title), fill=INK, font=title)
     day_totals = [sum(day.values()) for day in digest.per_day]
     top = _nice_max(max(day_totals, default=0))
     _axis(draw, box, top, locale, tiny)
@@ -77,7 +100,7 @@ def render_chart(digest: WeekDigest) -> bytes:
 
     # Right: four weeks, collected behind approved.
     box = (810, 70, 1170, 400)
-    draw.text((box[0] - 50, 20), texts["trend"], fill=INK, font=title)
+    draw.text((box[0] - 50, 20), _label(texts["trend"], title), fill=INK, font=title)
     collected = next(r.trend for r in digest.rows if r.key == "collected")
     approved = next(r.trend for r in digest.rows if r.key == "approved")
     top = _nice_max(max(collected, default=0))
@@ -99,7 +122,7 @@ def render_chart(digest: WeekDigest) -> bytes:
     x = 80
     for state in ("approved", "open", "rejected", "collected"):
         draw.rectangle((x, 444, x + 18, 462), fill=COLOURS[state])
-        draw.text((x + 26, 453), texts[state], fill=INK, font=small, anchor="lm")
+        draw.text((x + 26, 453), _label(texts[state], small), fill=INK, font=small, anchor="lm")
         x += 60 + int(draw.textlength(texts[state], font=small))
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)

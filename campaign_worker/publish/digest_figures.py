@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -59,12 +60,12 @@ class Week:
     def sunday(self) -> date:
         return self.monday + timedelta(days=6)
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         """Monday 00:00 in the campaign's zone, as UTC (so that differences count real hours)."""
         return datetime.combine(self.monday, time(0), tzinfo=self.tz).astimezone(timezone.utc)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         """The next Monday 00:00 (exclusive), as UTC."""
         return datetime.combine(self.monday + timedelta(days=7), time(0), tzinfo=self.tz).astimezone(timezone.utc)
@@ -240,7 +241,7 @@ class FigureRow:
 class PostRef:
     post_id: int
     author: str | None
-    excerpt: str
+    caption: str = field(repr=False)
     posted_at: datetime
     likes: int
     comments: int
@@ -254,6 +255,10 @@ class PostRef:
     @property
     def engagement(self) -> int:
         return self.likes + self.comments
+
+    @cached_property
+    def excerpt(self) -> str:
+        return excerpt(self.caption, 200)
 
     @property
     def partner(self) -> bool:
@@ -383,13 +388,14 @@ def gather(ws: Workspace, campaign: Campaign, monday: date, web: WebSettings | N
         ).scalar_one()
         health_rows = connection.execute(select(source_state).where(source_state.c.campaign == campaign.slug)
                                          .order_by(source_state.c.key)).all()
-        digest = _assemble(campaign, week, weeks, links, companies, window, first_posts, this_week)
-        wanted = {p.post_id for p in digest.highlights + digest.gallery}
         pictures = {
             row.post_id: row.sha256 for row in connection.execute(
                 select(post_media.c.post_id, media.c.sha256).join(media, media.c.sha256 == post_media.c.media_sha256)
-                .where(post_media.c.post_id.in_(sorted(wanted)), post_media.c.position == 0, media.c.status == "ok"))
-        } if wanted else {}
+                .join(cp, and_(cp.c.post_id == post_media.c.post_id, in_campaign))
+                .where(cp.c.posted_at >= week.start, cp.c.posted_at < week.end, cp.c.state != "rejected",
+                       post_media.c.position == 0, media.c.status == "ok"))
+        }
+        digest = _assemble(campaign, week, weeks, links, companies, window, first_posts, this_week, set(pictures))
     digest.drafts_ready = [
         DraftRef(r.id, audience_label(campaign, r.audience), channel_name(r.channel), excerpt(r.text, 160), list(r.problems or []),
                  links.draft(r.id))
@@ -405,7 +411,7 @@ def gather(ws: Workspace, campaign: Campaign, monday: date, web: WebSettings | N
                 digest.thumbs[ref.thumb_sha] = path.read_bytes()
             else:
                 ref.thumb_sha = None
-    digest.gallery = [ref for ref in digest.gallery if ref.thumb_sha][: campaign.digest.gallery]
+    digest.gallery = [ref for ref in digest.gallery if ref.thumb_sha]
     return digest
 
 
@@ -417,9 +423,9 @@ def _health(row, language: str) -> SourceHealth:
                         row.posts_new or 0)
 
 
-def _ref(row, campaign: Campaign, links: Links, companies: dict[str, str], length: int = 200) -> PostRef:
+def _ref(row, links: Links, companies: dict[str, str]) -> PostRef:
     return PostRef(
-        post_id=row.post_id, author=row.author_username, excerpt=excerpt(row.caption or "", length), posted_at=row.posted_at,
+        post_id=row.post_id, author=row.author_username, caption=row.caption or "", posted_at=row.posted_at,
         likes=row.like_count or 0, comments=row.comment_count or 0, state=row.state, audiences=list(row.audiences or []),
         company=companies.get((row.author_username or "").lower()), post_url=links.post(row.post_id),
         permalink=safe_permalink(row.permalink),
@@ -438,7 +444,7 @@ def _interleave(first: list[PostRef], second: list[PostRef], limit: int) -> list
 
 
 def _assemble(campaign: Campaign, week: Week, weeks: list[Week], links: Links, companies: dict[str, str],
-              window: list, first_posts: dict[str, datetime], this_week: list) -> WeekDigest:
+              window: list, first_posts: dict[str, datetime], this_week: list, pictured: set[int]) -> WeekDigest:
     per_week: list[list] = [[] for _ in weeks]
     for row in window:
         index = _week_index(weeks, row.posted_at)
@@ -456,7 +462,7 @@ def _assemble(campaign: Campaign, week: Week, weeks: list[Week], links: Links, c
         per_day[week.day_index(row.posted_at)][group] += 1
         if row.state != "rejected":
             kept.append(row)
-    refs = [_ref(row, campaign, links, companies) for row in kept]
+    refs = [_ref(row, links, companies) for row in kept]
     ranked = _by_engagement(refs)
     settings = campaign.digest
     # Community posts first (approved ones before those still waiting), partners in between.
@@ -464,7 +470,7 @@ def _assemble(campaign: Campaign, week: Week, weeks: list[Week], links: Links, c
     community += [r for r in ranked if not r.partner and r.state in OPEN_STATES]
     partner = [r for r in ranked if r.partner and r.state == "approved"]
     highlights = _interleave(community, partner, settings.highlights)
-    gallery = [r for r in ranked if r.state == "approved"][: settings.gallery * 2 if settings.gallery else 0]
+    gallery = [r for r in ranked if r.state == "approved" and r.post_id in pictured][: settings.gallery]
 
     tags = {t for t in campaign.hashtags}
     hashtags = Counter(t for row in kept for t in dict.fromkeys(row.hashtags or []) if t not in tags)

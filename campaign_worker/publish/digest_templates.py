@@ -96,9 +96,18 @@ def install_filters(env, language: str) -> None:
     env.filters.update(percent=percent, signed=signed, figure=figure)
 
 
+_ENVIRONMENTS: dict[tuple, object] = {}
+
+
 def environment(home: Home, campaign):
-    env = make_environment(home, campaign.language, campaign.tz)
-    install_filters(env, campaign.language)
+    """The digest's Jinja environment for a home and a campaign's language and zone, built once
+    (Jinja checks the template files' times, so an edited override is picked up)."""
+    key = (tuple(home.search_path("templates")), campaign.language, campaign.timezone)
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = make_environment(home, campaign.language, campaign.tz)
+        install_filters(env, campaign.language)
+        _ENVIRONMENTS[key] = env
     return env
 
 
