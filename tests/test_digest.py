@@ -95,9 +95,9 @@ def test_week_titles_and_boundaries_in_berlin_time():
     assert berlin("2026-10-26T00:10") >= dst.end
 
 
-def test_key_figures_of_the_fixture_week_against_the_previous_week(sqlite_workspace):
-    seed(sqlite_workspace)
-    digest = gather(sqlite_workspace, sqlite_workspace.campaign("siegen"), MONDAY)
+def test_key_figures_of_the_fixture_week_against_the_previous_week(workspace):
+    seed(workspace)
+    digest = gather(workspace, workspace.campaign("siegen"), MONDAY)
     rows = {r.key: r for r in digest.rows}
     assert {k: rows[k].value for k in rows} == {
         "collected": 5, "approved": 3, "rejected": 1, "approval_rate": 0.75, "new_contributors": 4,
@@ -272,7 +272,8 @@ def test_one_message_per_recipient_with_headers_parts_and_inlined_tables(sqlite_
     assert send_week(sqlite_workspace, siegen, MONDAY, smtp.settings) == 0 and len(smtp.messages) == 2
 
 
-def test_a_refused_recipient_is_recorded_and_retried_alone(sqlite_workspace, smtp):
+def test_a_refused_recipient_is_recorded_and_retried_alone(workspace, smtp):
+    sqlite_workspace = workspace  # on SQLite and PostgreSQL
     seed(sqlite_workspace)
     campaign_with(sqlite_workspace, recipients=["lea@example.org", "voll@example.org"], send_email=True)
     monday_morning = datetime(2026, 10, 12, 6, 0, tzinfo=timezone.utc)
@@ -306,3 +307,17 @@ def test_build_email_for_one_recipient(sqlite_workspace):
     message = build_email(sqlite_workspace, sqlite_workspace.campaign("siegen"), MONDAY, "worker@example.org")
     assert message["To"] == "marketing@example.org"
     assert message["Subject"] == "Wochenüberblick KW 41 – Siegen – Mein Herz trägt Krone"
+
+
+def test_web_archive_names_weeks_and_labels_figures(sqlite_workspace):
+    from .web_support import add_accounts, signed_in
+
+    seed(sqlite_workspace)
+    render_week(sqlite_workspace, sqlite_workspace.campaign("siegen"), MONDAY)
+    add_accounts(sqlite_workspace)
+    client, _ = signed_in(sqlite_workspace, "viewer")
+    archive = client.get("/digests").text
+    assert "KW 41 · 5.–11. Oktober 2026" in archive
+    page = client.get("/digests/1").text
+    assert "Freigabequote: 75 %" in page and "Gesammelt: 5" in page
+    assert "by_state" not in page and "{" not in page.split("<main", 1)[-1].split("</main>", 1)[0]
