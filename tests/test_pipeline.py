@@ -107,7 +107,9 @@ def test_a_post_goes_from_a_source_to_the_digest(fed_home, capsys):
     cli(fed_home, "digest", "render", "-c", "test", "--all-weeks")
     digest = (fed_home / "data" / "output" / "digests" / "test" / "2026-W41.html").read_text(encoding="utf-8")
     recommended = digest.split("Empfehlungen zum Teilen", 1)[1].split("Wartet auf Entscheidung", 1)[0]
-    assert "Nr. 3: der Weg zur Arbeit" in recommended and "Nr. 1:" not in recommended
+    cards = recommended.split('<div class="card">')[1:]
+    assert "Nr. 3: der Weg zur Arbeit" in cards[0] and "wartet auf Entscheidung" not in cards[0]
+    assert len(cards) == 4 and all("wartet auf Entscheidung" in card for card in cards[1:])
 
 
 def test_unknown_campaign_and_missing_folder_are_clear_errors(demo_home, capsys):

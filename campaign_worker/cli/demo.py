@@ -46,7 +46,7 @@ def demo_cmd(ctx: typer.Context) -> None:
     console.print(f"Entwürfe: {report.drafts.get('created', 0)} neu, {report.drafts.get('kept', 0)} schon vorhanden")
     console.print("Wochenüberblicke:")
     for rendered in report.digests:
-        console.print(f"  {rendered.campaign} Woche ab {rendered.week_start:%d.%m.%Y}: {rendered.html_path}", markup=False)
+        console.print(f"  {rendered.campaign} {rendered.title}: {rendered.html_path}", markup=False)
     _print_stats(collect_stats(ws))
     console.print(f"Datenbank: {ws.home.database_url}", markup=False)
     home = f"--home {ws.home.root}"

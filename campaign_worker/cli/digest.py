@@ -42,7 +42,7 @@ def digest_render(
             weeks = [last_complete_week(c, utcnow())]
         for monday in weeks:
             rendered = render_week(ws, c, monday)
-            console.print(f"{c.slug} {rendered.week_start:%d.%m.%Y}: {rendered.counts['collected']} Beiträge → {rendered.html_path}", markup=False)
+            console.print(f"{c.slug} {rendered.title}: {rendered.counts['collected']} Beiträge → {rendered.html_path}", markup=False)
 
 
 @digest_app.command("send")
@@ -63,9 +63,11 @@ def digest_send(
         monday = date.fromisoformat(week) if week else last_complete_week(c, utcnow())
     except ValueError:
         raise _week_error(week) from None
-    render_week(ws, c, monday)
+    rendered = render_week(ws, c, monday)
     sent = send_week(ws, c, monday)
-    console.print(f"{c.slug}: Wochenüberblick ab {monday:%d.%m.%Y} an {sent} Empfänger gesendet")
+    already = len(set(c.digest.recipients)) - sent
+    note = f" ({already} hatten ihn schon / already had it)" if already else ""
+    console.print(f"{c.slug}: Wochenüberblick {rendered.title} an {sent} Empfänger gesendet / sent to {sent}{note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -187,6 +187,10 @@ class DigestSettings(Strict):
     recipients: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list)
     highlights: int = Field(default=6, ge=0, le=50)
     send_email: bool = Field(default=False, description="mail each new digest to the recipients (SMTP in worker.toml)")
+    top_posts: int = Field(default=5, ge=0, le=50, description="posts listed by engagement (likes + comments)")
+    gallery: int = Field(default=24, ge=0, le=1000, description="pictures of the week shown on the page (not in the mail)")
+    unsubscribe: str | None = Field(default=None, pattern=r"^(mailto:[^@\s]+@[^@\s]+|https?://\S+)$",
+                                    description="List-Unsubscribe target; default: a mail to the sender")
 
 
 class RetentionSettings(Strict):

@@ -1,4 +1,5 @@
-"""Worker settings: `config/worker.toml` (SMTP, alerts, metrics port, logging, scheduler options).
+"""Worker settings: `config/worker.toml` (SMTP, alerts, metrics port, logging, scheduler options,
+the web app's base URL for links in digests).
 
 Looked up like every config file (the home first, then the shipped default); a missing file
 means the defaults below. Secrets never live in the file: `[smtp] password_env` names the
@@ -88,6 +89,15 @@ class RetentionSettings(Strict):
     ledger_keep_per_job: int = Field(default=50, ge=1)
 
 
+class WebSettings(Strict):
+    base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+                          description="where readers reach the web app; links in digests point there")
+
+    def link(self, path: str) -> str:
+        """`path` (starting with '/') under the base URL."""
+        return self.base_url.rstrip("/") + path
+
+
 class WorkerSettings(Strict):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
@@ -96,6 +106,7 @@ class WorkerSettings(Strict):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 def settings_file(home: Home) -> Path | None:

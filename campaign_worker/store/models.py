@@ -2,7 +2,8 @@
 
 Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
-trail of every state change; `Draft` and `Digest` are what the campaign produces. `JobRun`,
+trail of every state change; `Draft` and `Digest` (+ `DigestDelivery` per recipient) are what
+the campaign produces. `JobRun`,
 `SchedulerLock`, `JobAlert`, `SourceState` and `User` serve operations and the web UI.
 `SuppressedAuthor`, `Erasure` and `RetentionRun` are the privacy records: who must not be
 collected again (as a keyed hash), erasures in progress and done, and what retention removed
@@ -185,6 +186,24 @@ class Digest(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+class DigestDelivery(SQLModel, table=True):
+    """One recipient's copy of one week's digest: sent once, a failure kept and retried (migration 0009)."""
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (UniqueConstraint("campaign", "week_start", "recipient", name="uq_digest_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    week_start: date
+    recipient: str = Field(max_length=320)
+    status: str = Field(default="failed", max_length=16)  # sent | failed
+    attempts: int = 0
+    message_id: str | None = Field(default=None, max_length=300)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
 class JobRun(SQLModel, table=True):
     """The run ledger: one row per job and slot (the scheduled time it belongs to)."""
 
@@ -315,6 +334,7 @@ campaign_post_table = CampaignPost.__table__
 moderation_event_table = ModerationEvent.__table__
 draft_table = Draft.__table__
 digest_table = Digest.__table__
+digest_delivery_table = DigestDelivery.__table__
 job_run_table = JobRun.__table__
 scheduler_lock_table = SchedulerLock.__table__
 job_alert_table = JobAlert.__table__

@@ -246,6 +246,9 @@ def digests_page(request: Request, account: Account = Depends(viewer)):
     ws = workspace_of(request)
     with reading(ws.engine) as connection:
         rows = digests.recent_digests(connection)
+    language = request_language(request)
+    for row in rows:
+        row["summary"] = digests.summary(row, ws.campaigns.get(row["campaign"]), language)
     return render(request, "web/digests.html", {"digests": rows, "campaigns": ws.campaigns})
 
 
@@ -271,7 +274,12 @@ def digest_file(request: Request, digest: dict) -> Path | None:
 @router.get("/digests/{digest_id}")
 def digest_page(request: Request, digest_id: int, account: Account = Depends(viewer)):
     digest = _digest(request, digest_id)
-    return render(request, "web/digest.html", {"digest": digest, "available": digest_file(request, digest) is not None})
+    ws = workspace_of(request)
+    campaign = ws.campaigns.get(digest["campaign"])
+    return render(request, "web/digest.html", {
+        "digest": digest, "available": digest_file(request, digest) is not None, "campaign": campaign,
+        "summary": digests.summary(digest, campaign, request_language(request)),
+    })
 
 
 # The stored digest is shown in a sandboxed frame of its own: no scripts, no forms, no remote
