@@ -15,13 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from campaign_worker.home import Home
+from campaign_worker.post import fold_hashtag
 from campaign_worker.errors import CampaignWorkerError
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_RE = r"^[a-z][a-z0-9_]{0,31}$"
 HASHTAG_RE = r"^[a-z0-9_]{1,100}$"
 USERNAME_RE = r"^[A-Za-z0-9._]{1,30}$"
-UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+# An account in partners, own or blocked accounts: its name, or its stable id as "id:<digits>"
+# (the name can change, the id cannot; Instagram's hashtag feed names authors by id).
+ACCOUNT_RE = r"^(?:[A-Za-z0-9._]{1,30}|id:[0-9]{1,30})$"
 
 
 class ConfigError(CampaignWorkerError):
@@ -36,11 +39,6 @@ class ConfigError(CampaignWorkerError):
         lines = [f"Fehler in der Konfiguration / configuration error: {self.path}"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
-
-
-def fold_hashtag(tag: str) -> str:
-    """'#MeinHerzTrägtKrone' → 'meinherztraegtkrone' (how the campaigns spell their tags)."""
-    return tag.strip().lstrip("#").translate(UMLAUT_FOLD).lower()
 
 
 def known_zone(value: str) -> str:
@@ -91,7 +89,7 @@ class Audience(Strict):
 
 class Partner(Strict):
     name: str = Field(min_length=1, max_length=120)
-    accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
+    accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
 
 
 class ArchiveConfig(Strict):
@@ -193,8 +191,8 @@ class Campaign(Strict):
     language: Literal["de", "en"] = "de"
     audiences: list[Audience] = Field(min_length=1)
     partners: list[Partner] = Field(default_factory=list)
-    blocked_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
-    own_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
+    blocked_accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
+    own_accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)

@@ -166,7 +166,7 @@ def _record(ws: Workspace, result: SourceResult, extra: dict, hold_marker: str |
     if result.ran:
         values.update(last_run_at=now, requests_used=result.requests, posts_new=result.posts_new,
                       posts_seen=result.posts_seen, not_before=result.not_before)
-        if result.status == "ok":
+        if result.status in ("ok", "degraded"):
             values["last_success_at"] = now
     with transaction(ws.engine) as connection:
         if not connection.execute(select(state_table.c.key).where(state_table.c.key == result.key)).first():
@@ -251,7 +251,7 @@ def _run_hashtag(run: _SourceRun, tag: str) -> SourceResult:
     started, before = time.monotonic(), source.budget.used
     try:
         source.collect(hashtag_run)
-        status, detail, until = "ok", "", None
+        status, detail, until = ("degraded" if hashtag_run.degraded else "ok"), "", None
     except SourceFailure as failure:
         status, detail, until = failure.status, failure.detail, failure.not_before
         if status in SOURCE_WIDE and status != "not_configured":

@@ -26,7 +26,7 @@ import os
 import pickle
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -50,7 +50,7 @@ from campaign_worker.config.campaigns import InstagramConfig, InstagramGraphConf
 from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.home import Home
 from campaign_worker.post import MediaRef, ParsedPost, make_post
-from campaign_worker.sources import graph
+from campaign_worker.sources import graph, names
 from campaign_worker.sources.base import HashtagRun, Source, register
 from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
 from campaign_worker.sources.status import SourceFailure
@@ -68,6 +68,8 @@ MAX_SESSION_BYTES = 64 * 1024
 SOFT_401_WAIT_SECONDS = 15 * 60  # "Please wait a few minutes before you try again."
 _URL_RE = re.compile(r"^https://[^\s\x00-\x1f\x7f]{1,2000}$")
 _SHORTCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+PATH_DOWN_HOURS = 24  # a path that answered 404 rests this long before it is asked again
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +325,10 @@ class InstagramClient:
         status = last.status_code if last is not None else None
         text = str(exc)
         if status == 401:
+            body = self.meter.last_json()
+            if isinstance(body, dict) and body.get("require_login"):
+                # "Please wait a few minutes" with require_login: the session is gone, waiting won't help
+                return SourceFailure("login_required", f"HTTP 401 require_login {self._where()}")
             if "wait" in (last.text or "").lower():
                 wait = self.meter.retry_after or SOFT_401_WAIT_SECONDS
                 return SourceFailure("rate_limited", "HTTP 401 „Please wait a few minutes“", not_before=not_before_after(wait))
@@ -403,7 +409,8 @@ def post_from_node(node: dict[str, Any]) -> ParsedPost:
         media=media,
         like_count=_int(likes),
         comment_count=_int(comments),
-        raw={"source": "graphql", "id": str(node.get("id", "")), "typename": typename},
+        raw={"source": "graphql", "id": str(node.get("id", "")), "typename": typename,
+             **({"sidecar_first_only": True} if typename == "GraphSidecar" and not children else {})},
     )
 
 
@@ -542,6 +549,9 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         seen.update(p.shortcode for p in batch)
         posts = _parse_all(run, [p._node for p in unseen], post_from_node)  # noqa: SLF001 - the node is the data
         fresh = run.before_known(posts)
+        partial = sum(1 for p in fresh if p.raw.get("sidecar_first_only"))
+        if partial:
+            run.partial_sidecars += partial
         # Known posts go along: nothing is stored twice, but a picture that failed earlier is
         # fetched again with today's (not yet expired) CDN address.
         run.store(posts)
@@ -562,6 +572,9 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         run.pages += 1
     run.save_cursor(None)
     run.complete = True
+    if run.partial_sidecars:
+        run.note(f"{run.partial_sidecars} Karussell(s) ohne Einzelbilder im Feed, nur mit dem ersten Bild gespeichert / "
+                 f"carousel(s) without their items in the feed, stored with their first picture only")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,7 +663,12 @@ class InstagramSource(Source):
         return fallback
 
     def collect(self, run: HashtagRun) -> None:
-        """Try each path in turn; raise the most telling failure if none worked."""
+        """Try each path in turn; raise the most telling failure if none worked.
+
+        A run saved by a later path is `degraded`: it names the path that failed and the one in
+        use. A main path that is gone (404) is not asked again for `PATH_DOWN_HOURS`, so a
+        degraded source costs no extra request per run; then it is tried once more.
+        """
         client = self.client
         assert client is not None, "open() prepares the client"
         failures: list[tuple[str, SourceFailure]] = []
@@ -658,7 +676,13 @@ class InstagramSource(Source):
         fallback = self.fallback
         if fallback is not None:
             steps.append(("graph_api", lambda _client, r: fallback(r)))
+        down: dict[str, str] = dict(run.extra.get("paths_down") or {})
         for name, step in steps:
+            until = down.get(name)
+            if until and until > utcnow().isoformat() and name != steps[-1][0]:
+                failures.append((name, SourceFailure("endpoint_gone", f"seit dem letzten Lauf weg / gone since an earlier run, "
+                                                                       f"wieder versucht ab / tried again from {until[:16]} UTC")))
+                continue
             try:
                 step(client, run)
             except SourceFailure as failure:
@@ -666,14 +690,49 @@ class InstagramSource(Source):
                     raise
                 log.warning("%s: path %s failed (%s), trying the next", run.key, name, failure)
                 failures.append((name, failure))
+                if failure.status == "endpoint_gone":
+                    down[name] = (utcnow() + timedelta(hours=PATH_DOWN_HOURS)).isoformat()
                 continue
+            down.pop(name, None)
+            run.extra["paths_down"] = down
             run.strategy = name
             if failures:
+                gone = ", ".join(n for n, _f in failures)
+                run.degraded = f"{gone} → {name}"
                 run.note("; ".join(f"{n}: {f.status} ({f.detail})" for n, f in failures) + f" → {name}")
+            self._complete_names(client, run)
             return
+        run.extra["paths_down"] = {}  # nothing worked: ask every path again next time
         # The primary path's failure says most about what changed at Instagram.
         detail = "; ".join(f"{n}: {f.detail or f.status}" for n, f in failures)
         raise SourceFailure(failures[0][1].status, f"alle Wege gescheitert / all paths failed – {detail}")
+
+
+    def _complete_names(self, client: InstagramClient, run: HashtagRun) -> None:
+        """Names for the owner ids the feed left without one: known ones first, then one request each."""
+        done = names.complete_names(self.ws, self.campaign.slug, PLATFORM, lambda owner: lookup_username(client, owner),
+                                    can_ask=lambda: client.meter.budget.left > 0)
+        run.names_looked_up += done.looked_up
+        if done.note():
+            run.note(done.note())
+
+
+def lookup_username(client: InstagramClient, owner_id: str) -> str:
+    """The account name of an owner id: one request (`api/v1/users/<id>/info/`, as `Profile` uses)."""
+    if not owner_id.isdigit():
+        raise names.UnknownAccount(owner_id)
+    try:
+        data = client.call(lambda: client.context.get_iphone_json(f"api/v1/users/{owner_id}/info/", {}))
+    except SourceFailure as failure:
+        body = client.meter.last_json()
+        if failure.status == "endpoint_gone" and isinstance(body, dict) and body.get("status") == "fail":
+            raise names.UnknownAccount(owner_id) from None  # "User not found": the account is gone
+        raise
+    user = data.get("user") if isinstance(data, dict) else None
+    username = user.get("username") if isinstance(user, dict) else None
+    if not isinstance(username, str) or not _USERNAME_RE.match(username):
+        raise SourceFailure("malformed_response", f"users/{owner_id}/info ohne gültigen Namen / without a valid name")
+    return username
 
 
 def check_login(client: InstagramClient) -> str | None:
