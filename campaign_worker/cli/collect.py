@@ -69,6 +69,10 @@ def collect_cmd(
         table.add_row(f"{result.campaign}/{result.source_id}", result.hashtag or "–", _status_cell(result.status),
                       str(result.posts_new), str(result.posts_seen), str(result.media_ok), str(result.media_rejected),
                       str(result.requests), _when(result.not_before))
+    if not summary.sources:
+        console.print("Keine eingeschaltete Quelle / no enabled source. Quellen stehen unter [[sources]] in "
+                      "config/campaigns/<kampagne>.toml; `sources` zeigt alle / lists them all.", markup=False)
+        return
     console.print(table)
     for result in summary.sources:
         if result.status != "ok" or result.problems:

@@ -186,6 +186,7 @@ class DigestSettings(Strict):
 class Campaign(Strict):
     slug: str
     name: str = Field(min_length=1, max_length=160)
+    enabled: bool = True  # false: kept, but left out of jobs and commands that do not name it
     hashtags: list[str] = Field(min_length=1)
     timezone: str = "Europe/Berlin"
     language: Literal["de", "en"] = "de"
@@ -269,7 +270,13 @@ def parse_campaign(path: Path, text: str | None = None) -> Campaign:
 
 
 def campaign_files(home: Home) -> list[Path]:
-    return home.files("config", "campaigns", "*.toml")
+    """The home's own campaign files; only a home without any gets the shipped example campaigns.
+
+    The shipped campaigns (Siegen, Medizin und Pflege) are examples for `demo` and a first look:
+    as soon as `config/campaigns/` of the home holds a `*.toml` file, they no longer come along.
+    """
+    own = sorted((home.root / "config" / "campaigns").glob("*.toml"))
+    return own or home.files("config", "campaigns", "*.toml")
 
 
 def load_campaigns(home: Home) -> dict[str, Campaign]:

@@ -271,6 +271,15 @@ def _run_hashtag(run: _SourceRun, tag: str) -> SourceResult:
     return result
 
 
+def record_import(ws: Workspace, campaign: Campaign, config: SourceConfig, counts: PostCounts) -> SourceResult:
+    """Record an import done outside `collect` (the demo's sample) in the source's state row,
+    so that `sources` and the health page show when it ran and what it stored."""
+    result = SourceResult(campaign.slug, config.id, config.type, None, _key(campaign, config, WHOLE), strategy="import")
+    result.add(counts)
+    result.message = describe("ok", f"{counts.posts_new} neu / new, {counts.posts_seen} bekannt / known")
+    return _record(ws, result, load_state(ws, campaign, config, result.key)["extra"], None)
+
+
 def source_states(ws: Workspace, campaigns: list[str] | None = None) -> list[tuple[Campaign, SourceConfig, list[dict]]]:
     """Every configured source with its state rows, for listing."""
     with reading(ws.engine) as connection:
