@@ -154,6 +154,7 @@ class FakeInstagram:
         self.script: list[tuple[int, object, dict]] = []
         self.web_info_script: list[tuple[int, object, dict]] = []
         self.repeat: dict[str, str] = {}  # after-cursor → serve this cursor's page instead
+        self.carousel_size = 3  # items of a carousel when its metadata is asked for
         self.usernames: dict[str, str] = {}  # owner id → account name (default: "owner<id>")
         self.gone_users: set[str] = set()  # owner ids answered with "User not found"
         self.user_info_answer: tuple[int, object] | None = None  # answer every account look-up with this
@@ -197,6 +198,14 @@ class FakeInstagram:
         variables = json.loads(parse_qs(request.body)["variables"][0])
         n = int(variables["shortcode"][2:])
         media = iphone_media(n)
+        node = next((p for p in self.posts if p.get("shortcode") == variables["shortcode"]), None)
+        if node is not None and node.get("__typename") == "GraphSidecar":  # a carousel: its items
+            media["media_type"] = 8
+            media["carousel_media"] = [
+                {"pk": f"{n}{i}", "media_type": 1,
+                 "image_versions2": {"candidates": [{"width": 1080, "height": 1350, "url": f"{CDN}/{n}_{i}_n.jpg"}]}}
+                for i in range(self.carousel_size)
+            ]
         return self._answer(200, {"data": {"xdt_api__v1__media__shortcode__web_info": {"items": [media]}}, "status": "ok"})
 
     def _media_info(self, request):

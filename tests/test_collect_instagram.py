@@ -315,7 +315,7 @@ def test_server_error_is_retried_without_real_sleeping(home, rsps, sleeps, caplo
     assert "retrying" in caplog.text
 
 
-def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps):
+def test_sidecar_and_video_nodes_read_with_one_request_per_incomplete_carousel(home, rsps, sleeps):
     ws = open_ws(home)
     store_session(home)
     posts = [graphql_node(3, typename="GraphSidecar", children=3), graphql_node(2, typename="GraphVideo"),
@@ -324,9 +324,10 @@ def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps)
 
     result = run(ws, sleeps).sources[0]
 
-    assert result.status == "ok" and fake.calls["graphql"] == 1 and result.requests == 1 + fake.calls["user_info"]
-    assert fake.calls["post_metadata"] == fake.calls["media_info"] == 0
-    assert "1 Karussell" in result.message and "first picture only" in result.message
+    assert result.status == "ok" and fake.calls["graphql"] == 1
+    assert fake.calls["post_metadata"] == 1  # only the carousel the feed gave without its items
+    assert result.requests == 1 + 1 + fake.calls["user_info"] and fake.calls["media_info"] == 0
+    assert "Karussell" not in result.message
     with ws.engine.connect() as connection:
         rows = connection.execute(
             select(Post.__table__.c.external_id, Post.__table__.c.media_type, PostMedia.__table__.c.position,
@@ -339,8 +340,22 @@ def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps)
         by_post.setdefault(row.external_id, []).append((row.media_type, row.kind, row.media_sha256 is not None))
     assert by_post[shortcode(3)] == [("sidecar", "image", True)] * 3
     assert by_post[shortcode(2)] == [("video", "video", True)]  # the cover picture is kept
-    assert by_post[shortcode(1)] == [("sidecar", "image", True)]  # children unknown: first picture only
-    assert fake.calls["image"] == 5
+    assert by_post[shortcode(1)] == [("sidecar", "image", True)] * 3  # its items, asked for once
+    assert fake.calls["image"] == 7
+
+
+def test_incomplete_carousel_keeps_its_first_picture_when_the_budget_is_short(home, rsps, sleeps):
+    ws = open_ws(home, per_run=1)
+    store_session(home)
+    fake = FakeInstagram(rsps, [graphql_node(2), graphql_node(1, typename="GraphSidecar")])
+
+    result = run(ws, sleeps).sources[0]
+
+    assert result.requests == 1 and fake.calls["post_metadata"] == 0
+    assert "1 Karussell(s) nur mit dem ersten Bild" in result.message and "first picture only" in result.message
+    with ws.engine.connect() as connection:
+        pictures = connection.execute(select(func.count()).select_from(PostMedia.__table__)).scalar_one()
+    assert pictures == 2
 
 
 def test_bad_image_is_rejected_and_the_post_kept(home, rsps, sleeps):

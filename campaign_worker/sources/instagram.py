@@ -9,7 +9,10 @@ the source's run at once, because every further request would make things worse.
 Request economy: posts are built only from what the feed's nodes already carry. Properties
 such as `Post.owner_username`, `Post.url` or `get_sidecar_nodes()` would cost one request per
 post, so they are never called; `iphone_support` is off. A poll with nothing new costs one
-request: the first page, whose first post is already stored.
+request: the first page, whose first post is already stored. Two things cost one request each,
+counted in the budget and asked only when needed: the account name behind an owner id the feed
+gives without a name (once per account, then kept: `sources.names`), and the items of a new
+carousel the feed gives without them (while a request is left for the next page).
 
 Waiting is never done here: instaloader's `RateController` is replaced by one that raises, so
 a rate limit becomes the source's stored "not before" time and the scheduler's next run
@@ -25,7 +28,7 @@ import logging
 import os
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -53,7 +56,7 @@ from campaign_worker.post import MediaRef, ParsedPost, make_post
 from campaign_worker.sources import graph, names
 from campaign_worker.sources.base import HashtagRun, Source, register
 from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
-from campaign_worker.sources.status import SourceFailure
+from campaign_worker.sources.status import FALL_THROUGH, SourceFailure
 from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ T = TypeVar("T")
 PLATFORM = "instagram"
 PERMALINK = "https://www.instagram.com/p/{}/"
 HASHTAG_QUERY_HASH = "9b498c08113f1e09617a1703c22b2f32"  # the one `Hashtag.get_posts_resumable` uses
+POST_DOC_ID = "27128499623469141"  # the one `Post._obtain_metadata` uses (one post's full metadata)
 SESSION_COOKIES = ("sessionid", "csrftoken", "ds_user_id")
 MAX_SESSION_BYTES = 64 * 1024
 SOFT_401_WAIT_SECONDS = 15 * 60  # "Please wait a few minutes before you try again."
@@ -549,9 +553,9 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         seen.update(p.shortcode for p in batch)
         posts = _parse_all(run, [p._node for p in unseen], post_from_node)  # noqa: SLF001 - the node is the data
         fresh = run.before_known(posts)
-        partial = sum(1 for p in fresh if p.raw.get("sidecar_first_only"))
-        if partial:
-            run.partial_sidecars += partial
+        if any(p.raw.get("sidecar_first_only") for p in fresh):
+            posts = _with_carousels(client, run, posts, {p.external_id for p in fresh})
+            fresh = posts[:len(fresh)]
         # Known posts go along: nothing is stored twice, but a picture that failed earlier is
         # fetched again with today's (not yet expired) CDN address.
         run.store(posts)
@@ -573,8 +577,41 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
     run.save_cursor(None)
     run.complete = True
     if run.partial_sidecars:
-        run.note(f"{run.partial_sidecars} Karussell(s) ohne Einzelbilder im Feed, nur mit dem ersten Bild gespeichert / "
-                 f"carousel(s) without their items in the feed, stored with their first picture only")
+        run.note(f"{run.partial_sidecars} Karussell(s) nur mit dem ersten Bild gespeichert (Anfragebudget) / "
+                 f"carousel(s) stored with their first picture only (request budget)")
+
+
+def _with_carousels(client: InstagramClient, run: HashtagRun, posts: list[ParsedPost], fresh: set[str]) -> list[ParsedPost]:
+    """New carousels that the feed gave without their items get them: one request each, while a
+    request is left for the next page; the others keep their first picture (and the run says so)."""
+    completed = []
+    for post in posts:
+        if post.external_id in fresh and post.raw.get("sidecar_first_only"):
+            media = fetch_carousel(client, post.external_id) if client.meter.budget.left > 1 else None
+            if media:
+                post = replace(post, media=tuple(media), raw={k: v for k, v in post.raw.items() if k != "sidecar_first_only"})
+            else:
+                run.partial_sidecars += 1
+        completed.append(post)
+    return completed
+
+
+def fetch_carousel(client: InstagramClient, shortcode: str) -> list[MediaRef] | None:
+    """The items of one carousel (the query `Post._obtain_metadata` sends); None if Instagram gave none."""
+    try:
+        data = client.call(lambda: client.context.doc_id_graphql_query(
+            POST_DOC_ID, {"shortcode": shortcode, "__relay_internal__pv__PolarisAIGMMediaWebLabelEnabledrelayprovider": False}))
+    except SourceFailure as failure:
+        if failure.status in FALL_THROUGH:
+            return None
+        raise
+    items = (((data.get("data") or {}) if isinstance(data, dict) else {})
+             .get("xdt_api__v1__media__shortcode__web_info") or {}).get("items") or []
+    try:
+        post = post_from_media(items[0]) if items else None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+    return list(post.media) if post is not None and post.media_type == "sidecar" and post.media else None
 
 
 # ---------------------------------------------------------------------------------------------
