@@ -1,8 +1,10 @@
 """Request economy of Instagram collection, counted on the test suite's fake Instagram.
 
-The fake serves one hashtag with 3 pages of 12 posts, each with a picture. The minimum a
-collector can get away with on a first run is one request per page plus one download per new
-picture (3 + 36 = 39); a poll with nothing new needs one request. Measured:
+The fake serves one hashtag with 3 pages of 12 posts, each with a picture, posted by 24
+accounts that the feed names by owner id only (as Instagram's GraphQL hashtag feed does). The
+minimum a collector can get away with on a first run is one request per page, one download
+per new picture and one name look-up per unknown account (3 + 36 + 24 = 63); a poll with
+nothing new needs one request. Measured:
 
 - `collect_requests_vs_minimum`: every HTTP request `collect()` makes on the first run;
 - `naive_instaloader_requests_vs_minimum`: a straightforward instaloader loop over the same
@@ -42,19 +44,22 @@ from tests.collect_fakes import (  # noqa: E402
 )
 from figures import figure  # noqa: E402
 
-PAGES, PER_PAGE = 3, 12
+PAGES, PER_PAGE, ACCOUNTS = 3, 12, 24
 
 
 def _feed() -> list[dict]:
-    return [graphql_node(n) for n in range(PAGES * PER_PAGE, 0, -1)]
+    nodes = [graphql_node(n) for n in range(PAGES * PER_PAGE, 0, -1)]
+    for node in nodes:  # some accounts post more than once
+        node["owner"] = {"id": str(5_000_000 + int(node["shortcode"][2:]) % ACCOUNTS)}
+    return nodes
 
 
 def _figure(requests_made: int, minimum: int) -> dict:
     return figure(requests_made, "requests", minimum)
 
 
-def measure_collect() -> tuple[int, int]:
-    """Requests of the first run and of a steady-state poll."""
+def measure_collect() -> tuple[int, int, int]:
+    """Requests of the first run, of a steady-state poll, and the name look-ups of the first run."""
     with tempfile.TemporaryDirectory() as folder:
         home = Home(Path(folder) / "home")
         home.ensure_dirs()
@@ -65,15 +70,16 @@ def measure_collect() -> tuple[int, int]:
         ws = Workspace.open(home)
         try:
             with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-                FakeInstagram(rsps, _feed())
+                fake = FakeInstagram(rsps, _feed())
                 first = collect(ws, ["bench"], retry_policy=RetryPolicy(sleep=lambda s: None))
                 assert first.sources[0].status == "ok", first.sources[0].message
                 first_requests = len(rsps.calls)
+                look_ups = fake.calls["user_info"]
                 collect(ws, ["bench"], retry_policy=RetryPolicy(sleep=lambda s: None))
                 poll_requests = len(rsps.calls) - first_requests
         finally:
             ws.close()
-    return first_requests, poll_requests
+    return first_requests, poll_requests, look_ups
 
 
 def measure_naive() -> int:
@@ -91,13 +97,14 @@ def measure_naive() -> int:
 
 
 def main() -> dict:
-    minimum = PAGES + PAGES * PER_PAGE
-    first, poll = measure_collect()
+    minimum = PAGES + PAGES * PER_PAGE + ACCOUNTS
+    first, poll, look_ups = measure_collect()
     naive = measure_naive()
     figures = {
         "collect_requests_vs_minimum": _figure(first, minimum),
         "naive_instaloader_requests_vs_minimum": _figure(naive, minimum),
         "collect_poll_requests_vs_minimum": _figure(poll, 1),
+        "collect_name_lookups_vs_accounts": _figure(look_ups, ACCOUNTS),
     }
     print(json.dumps(figures, indent=2))
     return figures

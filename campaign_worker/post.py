@@ -25,6 +25,7 @@ MediaKind = Literal["image", "video"]
 MediaType = Literal["image", "video", "sidecar"]
 
 _HASHTAG_RE = re.compile(r"(?<![\w#])#(\w{1,100})", re.UNICODE)
+UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -74,11 +75,16 @@ def clean_text(value: str | None, limit: int) -> str:
     return text[:limit]
 
 
+def fold_hashtag(tag: str) -> str:
+    """'#MeinHerzTrägtKrone' → 'meinherztraegtkrone' (how the campaigns spell their tags)."""
+    return tag.strip().lstrip("#").translate(UMLAUT_FOLD).lower()
+
+
 def extract_hashtags(caption: str) -> tuple[str, ...]:
-    """Hashtags of a caption, lower-cased, in order, without duplicates."""
+    """Hashtags of a caption, folded like the campaigns' tags, in order, without duplicates."""
     seen: dict[str, None] = {}
     for match in _HASHTAG_RE.finditer(caption or ""):
-        seen.setdefault(match.group(1).lower(), None)
+        seen.setdefault(fold_hashtag(match.group(1)), None)
     return tuple(seen)[:MAX_HASHTAGS]
 
 
@@ -104,7 +110,7 @@ def make_post(
     text = clean_text(caption, MAX_CAPTION_CHARS)
     tags = hashtags if hashtags is not None else extract_hashtags(text)
     tags = tuple(
-        dict.fromkeys(clean_text(t, MAX_HASHTAG_CHARS).lstrip("#").lower() for t in tags if t)
+        dict.fromkeys(fold_hashtag(clean_text(t, MAX_HASHTAG_CHARS)) for t in tags if t)
     )[:MAX_HASHTAGS]
     return ParsedPost(
         platform=platform,

@@ -8,8 +8,10 @@ the in-memory source, for tests that need collected posts but not a platform's H
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import random
 import re
 import time
 from collections import Counter
@@ -29,6 +31,18 @@ BASE_TS = 1_790_000_000  # 2026-09-21
 def jpeg_bytes(color=(200, 40, 40), size=(64, 80)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def distinct_jpeg(seed: int) -> bytes:
+    """A picture that no other seed's picture resembles (random blocks, so perceptual hashes differ)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (64, 64))
+    for x in range(0, 64, 8):
+        for y in range(0, 64, 8):
+            image.paste(tuple(rng.randrange(256) for _ in range(3)), (x, y, x + 8, y + 8))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
     return buffer.getvalue()
 
 
@@ -122,8 +136,8 @@ def web_info_body(top: list[dict], recent: list[dict]) -> dict:
 class FakeInstagram:
     """Serves a hashtag feed of `posts` (newest first) in pages of 12, and their pictures.
 
-    `script` holds canned answers `(status, body, headers)` (or an exception to raise) for the
-    next GraphQL requests;
+    `script` holds canned answers `(status, body, headers)` (or an exception to raise, or None
+    for the normal page) for the next GraphQL requests;
     `repeat_after` makes the page after that cursor repeat the given page.
     """
 
@@ -133,16 +147,23 @@ class FakeInstagram:
         self.page_size = page_size
         self.image = image if image is not None else jpeg_bytes()
         self.bad_images: set[str] = set()  # answered with something that is not a picture
+        self.huge_images: set[str] = set()  # answered with a picture over Instagram's 8 MB
+        self.distinct_images = False  # True: every address gets a picture of its own (no duplicates)
         self.failing_images: set[str] = set()  # answered with a server error
         self.web_info = web_info
         self.script: list[tuple[int, object, dict]] = []
         self.web_info_script: list[tuple[int, object, dict]] = []
         self.repeat: dict[str, str] = {}  # after-cursor → serve this cursor's page instead
+        self.carousel_size = 3  # items of a carousel when its metadata is asked for
+        self.usernames: dict[str, str] = {}  # owner id → account name (default: "owner<id>")
+        self.gone_users: set[str] = set()  # owner ids answered with "User not found"
+        self.user_info_answer: tuple[int, object] | None = None  # answer every account look-up with this
         self.calls: Counter[str] = Counter()
         rsps.add_callback(responses.GET, re.compile(r"https://www\.instagram\.com/graphql/query/?\??.*"), self._graphql)
         rsps.add_callback(responses.POST, re.compile(r"https://www\.instagram\.com/graphql/query/?\??.*"), self._doc_id)
         rsps.add_callback(responses.GET, re.compile(r"https://i\.instagram\.com/api/v1/tags/web_info/.*"), self._web_info)
         rsps.add_callback(responses.GET, re.compile(r"https://i\.instagram\.com/api/v1/media/\d+/info/.*"), self._media_info)
+        rsps.add_callback(responses.GET, re.compile(r"https://i\.instagram\.com/api/v1/users/\d+/info/.*"), self._user_info)
         rsps.add_callback(responses.GET, re.compile(re.escape(CDN) + r"/.*"), self._image)
 
     @staticmethod
@@ -157,10 +178,10 @@ class FakeInstagram:
             self.calls["graphql"] -= 1
             self.calls["test_login"] += 1
             return self._answer(200, {"data": {"user": {"username": "u"}}, "status": "ok"})
-        if self.script:
-            answer = self.script.pop(0)
-            if isinstance(answer, Exception):  # a transport failure, e.g. requests.ConnectionError
-                raise answer
+        answer = self.script.pop(0) if self.script else None  # None in the script: the normal page
+        if isinstance(answer, Exception):  # a transport failure, e.g. requests.ConnectionError
+            raise answer
+        if answer is not None:
             return self._answer(*answer)
         variables = json.loads(params["variables"][0])
         after = variables.get("after")
@@ -177,6 +198,14 @@ class FakeInstagram:
         variables = json.loads(parse_qs(request.body)["variables"][0])
         n = int(variables["shortcode"][2:])
         media = iphone_media(n)
+        node = next((p for p in self.posts if p.get("shortcode") == variables["shortcode"]), None)
+        if node is not None and node.get("__typename") == "GraphSidecar":  # a carousel: its items
+            media["media_type"] = 8
+            media["carousel_media"] = [
+                {"pk": f"{n}{i}", "media_type": 1,
+                 "image_versions2": {"candidates": [{"width": 1080, "height": 1350, "url": f"{CDN}/{n}_{i}_n.jpg"}]}}
+                for i in range(self.carousel_size)
+            ]
         return self._answer(200, {"data": {"xdt_api__v1__media__shortcode__web_info": {"items": [media]}}, "status": "ok"})
 
     def _media_info(self, request):
@@ -185,6 +214,20 @@ class FakeInstagram:
         media_id = int(re.search(r"/media/(\d+)/info/", request.url).group(1))
         n = media_id - 3_480_000_000_000_000_000
         return self._answer(200, {"items": [iphone_media(n)], "num_results": 1, "status": "ok"})
+
+    def _user_info(self, request):
+        """`Profile._iphone_struct` (`api/v1/users/<id>/info/`): one account by its id."""
+        self.calls["user_info"] += 1
+        owner = re.search(r"/users/(\d+)/info/", request.url).group(1)
+        if self.user_info_answer is not None:
+            return self._answer(*self.user_info_answer)
+        if owner in self.gone_users:
+            return self._answer(404, {"message": "User not found", "status": "fail"})
+        username = self.usernames.get(owner, f"owner{owner}")
+        return self._answer(200, {"user": {"pk": int(owner), "pk_id": owner, "username": username,
+                                           "full_name": username.title(), "is_private": False, "is_verified": False,
+                                           "profile_pic_url": f"{CDN}/{owner}_pp.jpg", "media_count": 12,
+                                           "follower_count": 340, "following_count": 120}, "status": "ok"})
 
     def _web_info(self, request):
         self.calls["web_info"] += 1
@@ -199,7 +242,14 @@ class FakeInstagram:
         path = urlsplit(request.url).path
         if any(path.endswith(b) for b in self.failing_images):
             return 503, {"Content-Type": "text/html"}, "<html>Service Unavailable</html>"
-        body = b"<html>not an image</html>" if any(path.endswith(b) for b in self.bad_images) else self.image
+        if any(path.endswith(b) for b in self.huge_images):
+            body = self.image + b"\0" * (9 * 1024 * 1024)
+            return 200, {"Content-Type": "image/jpeg", "Content-Length": str(len(body))}, body
+        image = self.image
+        if self.distinct_images:
+            seed = int(hashlib.sha256(path.encode()).hexdigest()[:6], 16)
+            image = distinct_jpeg(seed)
+        body = b"<html>not an image</html>" if any(path.endswith(b) for b in self.bad_images) else image
         return 200, {"Content-Type": "image/jpeg"}, body
 
 

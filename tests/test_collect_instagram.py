@@ -69,15 +69,16 @@ def test_first_run_reads_two_pages_and_each_image_once(home, rsps, sleeps):
     assert fake.calls["graphql"] == 2  # 12 + 8 posts
     assert fake.calls["image"] == 20
     assert fake.calls["post_metadata"] == fake.calls["media_info"] == 0  # no per-post look-ups
-    assert summary.as_counts()["posts_new"] == 20 and summary.as_counts()["requests"] == 2
+    assert fake.calls["user_info"] == 20  # one name look-up per unknown owner, counted in the budget
+    assert summary.as_counts()["posts_new"] == 20 and summary.as_counts()["requests"] == 2 + 20
     assert summary.as_counts()["media_ok"] == 20
     assert count(ws, Post) == 20
     saved = state(ws)
     assert saved["last_status"] == "ok" and saved["cursor"] is None and saved["posts_new"] == 20
-    assert saved["requests_used"] == 2 and saved["last_success_at"] is not None
+    assert saved["requests_used"] == 22 and saved["last_success_at"] is not None
     with ws.engine.connect() as connection:
         post = connection.execute(select(Post.__table__).where(Post.__table__.c.external_id == shortcode(20))).one()
-    assert post.author_username is None and post.author_id == str(5_000_020)
+    assert post.author_username == "owner5000020" and post.author_id == str(5_000_020)
     assert post.permalink == f"https://www.instagram.com/p/{shortcode(20)}/"
     assert TAG in post.hashtags and post.like_count == 30
 
@@ -169,12 +170,28 @@ def test_page_repeated_after_thaw_adds_no_duplicates(home, rsps, sleeps):
     assert state(ws)["cursor"] is None
 
 
-def test_401_please_wait_is_a_rate_limit(home, rsps, sleeps):
+def test_401_please_wait_with_require_login_asks_for_a_new_session(home, rsps, sleeps):
     ws = open_ws(home)
     store_session(home)
     fake = FakeInstagram(rsps, newest_first(5))
     fake.script.append((401, {"message": "Please wait a few minutes before you try again.", "require_login": True,
                               "status": "fail"}, {}))
+    result = run(ws, sleeps).sources[0]
+    assert result.status == "login_required" and result.not_before is None
+    assert "instagram session" in result.message
+
+    fake.calls.clear()
+    again = run(ws, sleeps).sources[0]
+    assert again.status == "login_required" and fake.calls["graphql"] == 0  # paused until a new session
+    store_session(home)  # the operator imports a fresh session
+    assert run(ws, sleeps).sources[0].status == "ok"
+
+
+def test_401_please_wait_without_require_login_is_a_rate_limit(home, rsps, sleeps):
+    ws = open_ws(home)
+    store_session(home)
+    fake = FakeInstagram(rsps, newest_first(5))
+    fake.script.append((401, {"message": "Please wait a few minutes before you try again.", "status": "fail"}, {}))
     result = run(ws, sleeps).sources[0]
     assert result.status == "rate_limited"
     assert result.not_before is not None and result.not_before > utcnow() + timedelta(minutes=10)
@@ -210,13 +227,20 @@ def test_404_falls_back_to_web_info_sections(home, rsps, sleeps):
 
     result = run(ws, sleeps).sources[0]
 
-    assert result.status == "ok", result.message
-    assert result.strategy == "web_info" and "endpoint_gone" in result.message
+    assert result.status == "degraded", result.message
+    assert result.strategy == "web_info" and "graphql: endpoint_gone" in result.message and "→ web_info" in result.message
+    assert not result.failed
     assert fake.calls["graphql"] == 1 and fake.calls["web_info"] == 1
     assert result.posts_new == 2 and result.requests == 2
     with ws.engine.connect() as connection:
         authors = set(connection.execute(select(Post.__table__.c.author_username)).scalars())
     assert authors == {"anna.siegen"}  # web_info carries the user name
+    assert state(ws)["last_status"] == "degraded" and state(ws)["last_success_at"] is not None
+
+    fake.calls.clear()
+    second = run(ws, sleeps).sources[0]
+    assert second.status == "degraded" and "graphql" in second.message
+    assert fake.calls["graphql"] == 0 and second.requests == 1  # the dead path costs nothing per run
 
 
 def test_429_with_retry_after_stores_not_before_and_never_sleeps(home, rsps, sleeps):
@@ -291,7 +315,7 @@ def test_server_error_is_retried_without_real_sleeping(home, rsps, sleeps, caplo
     assert "retrying" in caplog.text
 
 
-def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps):
+def test_sidecar_and_video_nodes_read_with_one_request_per_incomplete_carousel(home, rsps, sleeps):
     ws = open_ws(home)
     store_session(home)
     posts = [graphql_node(3, typename="GraphSidecar", children=3), graphql_node(2, typename="GraphVideo"),
@@ -300,8 +324,10 @@ def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps)
 
     result = run(ws, sleeps).sources[0]
 
-    assert result.status == "ok" and result.requests == 1
-    assert fake.calls["post_metadata"] == fake.calls["media_info"] == 0
+    assert result.status == "ok" and fake.calls["graphql"] == 1
+    assert fake.calls["post_metadata"] == 1  # only the carousel the feed gave without its items
+    assert result.requests == 1 + 1 + fake.calls["user_info"] and fake.calls["media_info"] == 0
+    assert "Karussell" not in result.message
     with ws.engine.connect() as connection:
         rows = connection.execute(
             select(Post.__table__.c.external_id, Post.__table__.c.media_type, PostMedia.__table__.c.position,
@@ -314,8 +340,22 @@ def test_sidecar_and_video_nodes_read_without_extra_requests(home, rsps, sleeps)
         by_post.setdefault(row.external_id, []).append((row.media_type, row.kind, row.media_sha256 is not None))
     assert by_post[shortcode(3)] == [("sidecar", "image", True)] * 3
     assert by_post[shortcode(2)] == [("video", "video", True)]  # the cover picture is kept
-    assert by_post[shortcode(1)] == [("sidecar", "image", True)]  # children unknown: first picture only
-    assert fake.calls["image"] == 5
+    assert by_post[shortcode(1)] == [("sidecar", "image", True)] * 3  # its items, asked for once
+    assert fake.calls["image"] == 7
+
+
+def test_incomplete_carousel_keeps_its_first_picture_when_the_budget_is_short(home, rsps, sleeps):
+    ws = open_ws(home, per_run=1)
+    store_session(home)
+    fake = FakeInstagram(rsps, [graphql_node(2), graphql_node(1, typename="GraphSidecar")])
+
+    result = run(ws, sleeps).sources[0]
+
+    assert result.requests == 1 and fake.calls["post_metadata"] == 0
+    assert "1 Karussell(s) nur mit dem ersten Bild" in result.message and "first picture only" in result.message
+    with ws.engine.connect() as connection:
+        pictures = connection.execute(select(func.count()).select_from(PostMedia.__table__)).scalar_one()
+    assert pictures == 2
 
 
 def test_bad_image_is_rejected_and_the_post_kept(home, rsps, sleeps):
@@ -365,8 +405,13 @@ def test_connection_errors_end_as_network_after_a_few_tries(home, rsps, sleeps):
     result = run(ws, sleeps).sources[0]
     assert result.status == "network" and result.requests == 3 and len(sleeps) == 2
     assert "Netzwerk" in result.message and count(ws, Post) == 0
+    assert result.not_before is not None and utcnow() < result.not_before <= utcnow() + timedelta(minutes=6)
     fake.calls.clear()
-    assert run(ws, sleeps).sources[0].status == "ok"  # the next run simply works
+    skipped = run(ws, sleeps).sources[0]
+    assert skipped.ran is False and fake.calls["graphql"] == 0  # waits for the not-before time
+    with ws.engine.begin() as connection:
+        connection.execute(SourceState.__table__.update().values(not_before=utcnow() - timedelta(seconds=1)))
+    assert run(ws, sleeps).sources[0].status == "ok"  # the next run after it simply works
 
 
 def test_picture_that_failed_is_fetched_again_on_the_next_poll(home, rsps, sleeps):

@@ -13,7 +13,8 @@ from campaign_worker.cli.common import CampaignOpt, UserError, console, err_cons
 
 instagram_app = typer.Typer(help="Instagram-Anmeldung / Instagram login.", no_args_is_help=True)
 
-STATUS_STYLE = {"ok": "green", "budget_exhausted": "yellow", "stopped": "yellow", "rate_limited": "yellow"}
+STATUS_STYLE = {"ok": "green", "degraded": "yellow", "budget_exhausted": "yellow", "stopped": "yellow",
+               "rate_limited": "yellow"}
 
 
 def _status_cell(status: str | None) -> str:
@@ -68,6 +69,10 @@ def collect_cmd(
         table.add_row(f"{result.campaign}/{result.source_id}", result.hashtag or "–", _status_cell(result.status),
                       str(result.posts_new), str(result.posts_seen), str(result.media_ok), str(result.media_rejected),
                       str(result.requests), _when(result.not_before))
+    if not summary.sources:
+        console.print("Keine eingeschaltete Quelle / no enabled source. Quellen stehen unter [[sources]] in "
+                      "config/campaigns/<kampagne>.toml; `sources` zeigt alle / lists them all.", markup=False)
+        return
     console.print(table)
     for result in summary.sources:
         if result.status != "ok" or result.problems:
@@ -108,7 +113,8 @@ def sources_cmd(
             hashtag = row["key"].rsplit("/", 1)[1]
             table.add_row(name, src.type, "–" if hashtag == "*" else hashtag, _status_cell(row["last_status"]),
                           _when(row["last_run_at"]), _when(row["not_before"]), str(row["requests_used"]), str(row["posts_new"]))
-            if row["last_status"] and STATUSES.get(row["last_status"]) and STATUSES[row["last_status"]].failure:
+            info = STATUSES.get(row["last_status"] or "")
+            if info is not None and (info.failure or info.code == "degraded"):
                 messages.append(f"{row['key']} [{row['last_status']}]: {row['last_message']}")
     console.print(table)
     for message in messages:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from campaign_worker.home import Home
     from campaign_worker.workspace import Workspace
 
-__all__ = ["CampaignOpt", "State", "UserError", "console", "err_console", "print_json", "progress", "state", "tracker"]
+__all__ = ["CampaignOpt", "State", "UserError", "command_hint", "console", "err_console", "print_json", "program", "progress",
+           "state", "tracker"]
 
 # Piped output (logs, CI) gets wide lines instead of rich's 80-column default.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -49,6 +50,11 @@ class State:
             from campaign_worker.workspace import Workspace
 
             self._workspace = Workspace.open(self.home)
+            for slug, error in sorted(self._workspace.broken.items()):
+                err_console.print(
+                    f"Warnung: Kampagne {slug!r} übersprungen, ihre Datei hat Fehler / warning: campaign {slug!r} "
+                    f"skipped, its file has errors ({error.path}); Einzelheiten / details: `campaign-worker config check`",
+                    markup=False, highlight=False)
         return self._workspace
 
     def close(self) -> None:
@@ -58,6 +64,30 @@ class State:
 
 def state(ctx: typer.Context) -> State:
     return ctx.ensure_object(State) if ctx.obj is None else ctx.obj
+
+
+def program() -> str:
+    """How the user started this program, for hints: `campaign-worker` when that is on the PATH,
+    else the path as typed (e.g. `.venv/bin/campaign-worker`), so a copied hint works as it is."""
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    typed = sys.argv[0] if sys.argv else ""
+    if Path(typed).name != "campaign-worker":
+        return "campaign-worker"
+    on_path = shutil.which("campaign-worker")
+    if on_path and Path(on_path).resolve() == Path(typed).resolve():
+        return "campaign-worker"
+    return shlex.quote(typed)
+
+
+def command_hint(ctx: typer.Context, arguments: str) -> str:
+    """A command line to copy: the program as started, the same `--home`, then `arguments`."""
+    import shlex
+
+    home = state(ctx).home_arg
+    return f"{program()}{f' --home {shlex.quote(str(home))}' if home else ''} {arguments}"
 
 
 def print_json(data) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 import typer
 
-from campaign_worker.cli.common import console, print_json, progress, state, tracker
+from campaign_worker.cli.common import console, print_json, program, progress, state, tracker
 from campaign_worker.cli.importing import print_import
 
 
@@ -47,11 +49,13 @@ def demo_cmd(ctx: typer.Context) -> None:
     console.print("Wochenüberblicke:")
     for rendered in report.digests:
         console.print(f"  {rendered.campaign} {rendered.title}: {rendered.html_path}", markup=False)
-    _print_stats(collect_stats(ws))
+    data = collect_stats(ws)
+    _print_stats(data)
     console.print(f"Datenbank: {ws.home.database_url}", markup=False)
-    home = f"--home {ws.home.root}"
-    console.print(f"Weiter / next:\n  campaign-worker {home} queue list --campaign siegen\n"
-                  f"  campaign-worker {home} users add maria --role moderator && campaign-worker {home} serve", markup=False)
+    busiest = max(data["campaigns"].items(), key=lambda item: item[1]["states"].get("pending", 0), default=(None, None))[0]
+    start = f"{program()} --home {shlex.quote(str(ws.home.root))}"
+    console.print(f"Weiter / next:\n  {start} queue list --campaign {busiest or 'siegen'}\n"
+                  f"  {start} users add maria --role moderator && {start} serve", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from campaign_worker.cli.common import UserError, console, print_json, state
+from campaign_worker.cli.common import UserError, command_hint, console, err_console, print_json, state
 
 queue_app = typer.Typer(help="Moderationsliste / moderation queue.", no_args_is_help=True)
 
@@ -41,12 +41,13 @@ def queue_list(
     until: Optional[str] = typer.Option(None, "--until", help="JJJJ-MM-TT (exklusiv)"),
     search: Optional[str] = typer.Option(None, "--search", help="Text in der Bildunterschrift."),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    after: Optional[int] = typer.Option(None, "--after", help="Weiter nach diesem Beitrag (Nr.) / continue after this post."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Beiträge der Moderationsliste zeigen / list queue entries."""
+    """Beiträge der Moderationsliste zeigen, neueste zuerst, seitenweise / list queue entries, newest first, by page."""
     from rich.table import Table
 
-    from campaign_worker.moderation.queue import STATES, QueueFilter, list_entries
+    from campaign_worker.moderation.queue import STATES, QueueFilter, list_entries, position_of
     from campaign_worker.store.db import reading
 
     ws = state(ctx).workspace()
@@ -56,15 +57,35 @@ def queue_list(
     flt = QueueFilter(campaign=c.slug, state=None if state_ == "all" else state_, hashtag=hashtag, author=author, rule=rule,
                       source=source, audience=audience, since=_parse_day(since, "--since"), until=_parse_day(until, "--until"), text=search)
     with reading(ws.engine) as connection:
-        rows = list_entries(connection, flt, limit=limit)
+        start = None
+        if after is not None:
+            start = position_of(connection, c.slug, after)
+            if start is None:
+                raise UserError(f"--after: Beitrag {after} gehört nicht zur Kampagne {c.slug} / "
+                                f"post {after} is not in campaign {c.slug}")
+        rows = list_entries(connection, flt, limit=limit + 1, after=start)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    hint = None
+    if more:
+        next_page = command_hint(ctx, f"queue list -c {c.slug} --state {state_} --after {rows[-1]['post_id']}"
+                                      + ("" if limit == 50 else f" --limit {limit}"))
+        hint = (f"{limit} Einträge gezeigt, es gibt weitere. Nächste Seite / {limit} entries shown, there are more. "
+                f"Next page:\n  {next_page}")
     if as_json:
         print_json([{k: _plain(v) for k, v in r.items()} for r in rows])
+        if hint:
+            err_console.print(hint, markup=False, highlight=False)
         return
     table = Table("Nr.", "Zeit", "Von", "Zustand", "Regel", "Text", show_lines=False)
     for r in rows:
         table.add_row(str(r["post_id"]), r["posted_at"].astimezone(c.tz).strftime("%d.%m.%Y %H:%M"), "@" + (r["author_username"] or "–"),
                       r["state"], r["rule"] or "", (r["caption"] or "").replace("\n", " ")[:70])
     console.print(table)
+    if hint:
+        console.print(hint, markup=False, highlight=False)
+    elif not rows:
+        console.print(f"Keine Einträge / no entries ({state_}).", markup=False)
 
 
 @queue_app.command("show")

@@ -23,6 +23,20 @@ STATUS_DE = {
 }
 
 
+def counts_lines(counts: dict) -> list[str]:
+    """A job's counts for people: the totals on one line, then one line per campaign (no Python dicts)."""
+
+    def flat(values: dict) -> str:
+        shown = [f"{k} {v}" for k, v in values.items() if not isinstance(v, (dict, list))]
+        return ", ".join(shown) or "–"
+
+    lines = [flat(counts)]
+    per_campaign = counts.get("campaigns")
+    if isinstance(per_campaign, dict):
+        lines += [f"{slug}: {flat(values) if isinstance(values, dict) else values}" for slug, values in per_campaign.items()]
+    return lines
+
+
 def german_time(value: datetime | None) -> str:
     from campaign_worker.timeutil import BERLIN, as_utc
 
@@ -139,8 +153,8 @@ def run_job_command(
             signal.signal(sig, handler)
     if outcome.status == "busy":
         raise UserError(f"Job {name} läuft gerade (Scheduler oder anderer Prozess) / job {name} is running elsewhere; try later")
-    counts = ", ".join(f"{k}={v}" for k, v in outcome.counts.items()) or "–"
-    line = f"{name}: {STATUS_DE.get(outcome.status, outcome.status)} in {outcome.seconds:.1f} s ({counts})"
+    line = f"{name}: {STATUS_DE.get(outcome.status, outcome.status)} in {outcome.seconds:.1f} s"
+    line += "".join(f"\n  {text}" for text in counts_lines(outcome.counts))
     if outcome.status == "failed":
         err_console.print(line, markup=False, highlight=False)
         err_console.print(outcome.error or "", markup=False, highlight=False)

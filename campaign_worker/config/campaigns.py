@@ -1,47 +1,34 @@
 """Campaign configuration: `config/campaigns/<slug>.toml`, validated with pydantic.
 
-A broken file is reported as `ConfigError` naming the file, the key and what was expected;
-the CLI turns that into a message and exit code 2, never a traceback.
+A broken file is reported as `ConfigError` (`config.toml`) naming the file, the line, the key
+as written and what was expected; the CLI turns that into a message and exit code 2, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campaign_worker.home import Home
-from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.post import fold_hashtag
+from campaign_worker.config.toml import ConfigError, read_toml, validate
+
+__all__ = ["Campaign", "ConfigError", "SourceConfig", "check_campaigns", "fold_hashtag", "load_campaigns", "parse_campaign",
+           "read_toml", "validate"]
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_RE = r"^[a-z][a-z0-9_]{0,31}$"
 HASHTAG_RE = r"^[a-z0-9_]{1,100}$"
 USERNAME_RE = r"^[A-Za-z0-9._]{1,30}$"
-UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
-
-
-class ConfigError(CampaignWorkerError):
-    """A configuration file that cannot be used, with every problem spelled out."""
-
-    def __init__(self, path: Path | str, problems: list[str]):
-        self.path = Path(path)
-        self.problems = problems
-        super().__init__(f"{path}: " + "; ".join(problems))
-
-    def render(self) -> str:
-        lines = [f"Fehler in der Konfiguration / configuration error: {self.path}"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
-
-
-def fold_hashtag(tag: str) -> str:
-    """'#MeinHerzTrägtKrone' → 'meinherztraegtkrone' (how the campaigns spell their tags)."""
-    return tag.strip().lstrip("#").translate(UMLAUT_FOLD).lower()
+# An account in partners, own or blocked accounts: its name, or its stable id as "id:<digits>"
+# (the name can change, the id cannot; Instagram's hashtag feed names authors by id).
+ACCOUNT_RE = r"^(?:[A-Za-z0-9._]{1,30}|id:[0-9]{1,30})$"
 
 
 def known_zone(value: str) -> str:
@@ -53,26 +40,9 @@ def known_zone(value: str) -> str:
     return value
 
 
-def read_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    """A TOML file's table, or a ConfigError saying why it cannot be read."""
-    try:
-        return tomllib.loads(text if text is not None else path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read file: {exc}"]) from None
-
-
-def validate(model: type[BaseModel], data: dict[str, Any], path: Path):
-    """`model` built from `data`, or a ConfigError naming every bad key of `path`."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
-
-
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `highlights = true` is not a number, `enabled = "yes"` not a switch
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Audience(Strict):
@@ -92,7 +62,7 @@ class Audience(Strict):
 
 class Partner(Strict):
     name: str = Field(min_length=1, max_length=120)
-    accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
+    accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
 
 
 class ArchiveConfig(Strict):
@@ -268,13 +238,14 @@ class WallSettings(Strict):
 class Campaign(Strict):
     slug: str
     name: str = Field(min_length=1, max_length=160)
+    enabled: bool = True  # false: kept, but left out of jobs and commands that do not name it
     hashtags: list[str] = Field(min_length=1)
     timezone: str = "Europe/Berlin"
     language: Literal["de", "en"] = "de"
     audiences: list[Audience] = Field(min_length=1)
     partners: list[Partner] = Field(default_factory=list)
-    blocked_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
-    own_accounts: list[Annotated[str, Field(pattern=USERNAME_RE)]] = Field(default_factory=list)
+    blocked_accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
+    own_accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
@@ -328,32 +299,31 @@ class Campaign(Strict):
         raise KeyError(key)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling)"
-    elif error["type"] == "missing":
-        message = "required key is missing"
-    value = error.get("input")
-    shown = "" if error["type"] in ("missing", "extra_forbidden") or isinstance(value, dict) else f" (got {value!r:.60})"
-    return f"{location or '(file)'}: {message}{shown}"
-
-
 def parse_campaign(path: Path, text: str | None = None) -> Campaign:
     """Parse and validate one campaign file; the slug is the file name."""
     slug = path.stem
     if not SLUG_RE.match(slug):
         raise ConfigError(path, [f"file name {slug!r} is not a valid campaign slug (a-z, 0-9, - and _)"])
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, [f"Datei nicht lesbar / cannot read file: {exc}"]) from None
     data = read_toml(path, text)
     if "slug" in data and data["slug"] != slug:
         raise ConfigError(path, [f"slug: {data['slug']!r} differs from the file name {slug!r}; remove the key or rename the file"])
     data["slug"] = slug
-    return validate(Campaign, data, path)
+    return validate(Campaign, data, path, text)
 
 
 def campaign_files(home: Home) -> list[Path]:
-    return home.files("config", "campaigns", "*.toml")
+    """The home's own campaign files; only a home without any gets the shipped example campaigns.
+
+    The shipped campaigns (Siegen, Medizin und Pflege) are examples for `demo` and a first look:
+    as soon as `config/campaigns/` of the home holds a `*.toml` file, they no longer come along.
+    """
+    own = sorted((home.root / "config" / "campaigns").glob("*.toml"))
+    return own or home.files("config", "campaigns", "*.toml")
 
 
 def load_campaigns(home: Home) -> dict[str, Campaign]:

@@ -55,8 +55,20 @@ def guess_language(norm: Normalized) -> str | None:
     return None
 
 
+def account_key(author: str | None, author_id: str | None = None) -> str | None:
+    """How an author is counted and compared: the stable id where the platform gave one, else the name."""
+    if author_id:
+        return f"id:{author_id}"
+    return author.lower() if author else None
+
+
 class AuthorRules:
-    """Who is trusted or blocked in a campaign (usernames compared case-insensitively)."""
+    """Who is trusted or blocked in a campaign.
+
+    Accounts are matched by name (case-insensitively) or, written as `id:<digits>` in the
+    campaign, by the platform's stable owner id, which survives a renamed account and is all
+    some feeds carry.
+    """
 
     def __init__(self, campaign: Campaign):
         self.own = frozenset(a.lower() for a in campaign.own_accounts)
@@ -64,21 +76,29 @@ class AuthorRules:
         self.blocked = frozenset(a.lower() for a in campaign.blocked_accounts)
         self.auto_approve = campaign.moderation.auto_approve_partners
 
-    def is_trusted(self, author: str | None) -> bool:
-        return author is not None and author.lower() in self.trusted
+    @staticmethod
+    def _names(author: str | None, author_id: str | None) -> set[str]:
+        return {n for n in (author.lower() if author else None, f"id:{author_id}" if author_id else None) if n}
 
-    def blocked_verdict(self, author: str | None) -> Verdict | None:
-        if author is None or author.lower() not in self.blocked:
-            return None
-        return Verdict("reject", "author.blocked", "Gesperrtes Konto", "Blocked account", (f"@{author}",))
+    def is_trusted(self, author: str | None, author_id: str | None = None) -> bool:
+        return bool(self._names(author, author_id) & self.trusted)
 
-    def partner_verdict(self, author: str | None) -> Verdict | None:
-        if not self.auto_approve or not self.is_trusted(author):
+    def blocked_verdict(self, author: str | None, author_id: str | None = None) -> Verdict | None:
+        if not self._names(author, author_id) & self.blocked:
             return None
-        assert author is not None
-        if author.lower() in self.own:
-            return Verdict("approve", "author.partner", "Eigenes Konto der Kampagne", "The campaign's own account", (f"@{author}",))
-        return Verdict("approve", "author.partner", "Vertrauenswürdiges Partnerkonto", "Trusted partner account", (f"@{author}",))
+        return Verdict("reject", "author.blocked", "Gesperrtes Konto", "Blocked account", (_shown(author, author_id),))
+
+    def partner_verdict(self, author: str | None, author_id: str | None = None) -> Verdict | None:
+        if not self.auto_approve or not self.is_trusted(author, author_id):
+            return None
+        shown = _shown(author, author_id)
+        if self._names(author, author_id) & self.own:
+            return Verdict("approve", "author.partner", "Eigenes Konto der Kampagne", "The campaign's own account", (shown,))
+        return Verdict("approve", "author.partner", "Vertrauenswürdiges Partnerkonto", "Trusted partner account", (shown,))
+
+
+def _shown(author: str | None, author_id: str | None) -> str:
+    return f"@{author}" if author else f"Konto-ID / account id {author_id}"
 
 
 class DailyCap:
@@ -90,10 +110,11 @@ class DailyCap:
         self._keys: dict[tuple[str, date], set[str]] = defaultdict(set)
 
     def slot(self, candidate: Candidate) -> tuple[str, date] | None:
-        """(author, local day) the post counts against, or None without an author."""
-        if not candidate.author:
+        """(author, local day) the post counts against, or None without an author; by id where known."""
+        author = account_key(candidate.author, candidate.author_id)
+        if not author:
             return None
-        return candidate.author.lower(), candidate.posted_at.astimezone(self.timezone).date()
+        return author, candidate.posted_at.astimezone(self.timezone).date()
 
     def add(self, key: str, slot: tuple[str, date] | None) -> None:
         if slot:
@@ -111,7 +132,7 @@ class DailyCap:
             "author.daily_cap",
             f"Mehr als {self.cap} Beiträge dieses Kontos am {day.strftime('%d.%m.%Y')}",
             f"More than {self.cap} posts by this account on {day.isoformat()}",
-            (f"@{author}: {len(earlier) + 1}",),
+            (f"@{author}: {len(earlier) + 1}" if not author.startswith("id:") else f"{author}: {len(earlier) + 1}",),
         )
 
 

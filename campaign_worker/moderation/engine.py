@@ -125,8 +125,8 @@ class Moderator:
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
         candidate, author = post.candidate, post.candidate.author
         return (
-            _check(BLOCKED, self.authors.blocked_verdict(author)),
-            _check(PARTNER, self.authors.partner_verdict(author)),
+            _check(BLOCKED, self.authors.blocked_verdict(author, candidate.author_id)),
+            _check(PARTNER, self.authors.partner_verdict(author, candidate.author_id)),
             _check(BLOCKLIST, self.blocklist.check(post.norm)),
             _check(SPAM, self.spam.check(candidate, post.norm)),
             _check(DUPLICATE, self.duplicates.check(candidate.key, author, post.fingerprint, post.hashes)),
@@ -142,7 +142,7 @@ class Moderator:
         objections = [v for v in (by_rule[rule] for rule in _CONTENT) if v is not None]
         rejects = [v for v in objections if v.decision == "reject"]
         if rejects:
-            if not self.authors.is_trusted(candidate.author):
+            if not self.authors.is_trusted(candidate.author, candidate.author_id):
                 return rejects[0]
             certain = [v for v in rejects if v.rule in CERTAIN]
             return certain[0] if certain else _held_for_review(rejects[0])

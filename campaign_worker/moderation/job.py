@@ -55,7 +55,7 @@ def _image_hashes(connection: Connection, post_ids: list[int]) -> dict[int, tupl
 def _candidates(connection: Connection, where, order_oldest_first: bool = True) -> Iterator[tuple[Candidate, dict]]:
     query = (
         select(post.c.id, post.c.platform, post.c.external_id, post.c.caption, post.c.author_username,
-               post.c.hashtags, post.c.posted_at)
+               post.c.author_id, post.c.hashtags, post.c.posted_at)
         .join(cp, cp.c.post_id == post.c.id)
         .where(*where)
         .order_by(post.c.posted_at if order_oldest_first else post.c.posted_at.desc(), post.c.id)
@@ -71,6 +71,7 @@ def _candidates(connection: Connection, where, order_oldest_first: bool = True) 
             posted_at=row["posted_at"],
             image_hashes=hashes.get(row["id"], ()),
             platform=row["platform"],
+            author_id=row["author_id"],
         ), row
 
 

@@ -329,3 +329,11 @@ def thumbnail_path(connection: Connection, sha256: str) -> str | None:
         select(media_table.c.thumb_path, media_table.c.status).where(media_table.c.sha256 == sha256)
     ).first()
     return row.thumb_path if row is not None and row.status == "ok" and row.thumb_path else None
+
+
+def position_of(connection: Connection, campaign: str, post_id: int) -> tuple[datetime, int] | None:
+    """Where a post stands in the campaign's newest-first order: the `after` of the next page."""
+    row = connection.execute(
+        select(cp.c.posted_at, cp.c.post_id).where(cp.c.campaign == campaign, cp.c.post_id == post_id)
+    ).first()
+    return (row.posted_at, row.post_id) if row is not None else None

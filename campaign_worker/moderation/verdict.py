@@ -20,6 +20,7 @@ class Candidate:
     posted_at: datetime  # aware UTC
     image_hashes: tuple[str, ...] = ()  # perceptual hashes (hex) of the post's images
     platform: str = "instagram"
+    author_id: str | None = None  # the platform's stable owner id, where it gave one
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class HashtagRun:
     skipped_nodes: int = 0  # entries the platform described so oddly that no post came of them
     notes: list[str] = field(default_factory=list)
     strategy: str | None = None
+    degraded: str | None = None  # set when a fallback path saved the run: which path failed, which one served
+    names_looked_up: int = 0  # requests spent on author names
+    partial_sidecars: int = 0  # carousels the feed delivered without their items
     complete: bool = False
 
     def check_stop(self) -> None:

@@ -166,7 +166,7 @@ def _record(ws: Workspace, result: SourceResult, extra: dict, hold_marker: str |
     if result.ran:
         values.update(last_run_at=now, requests_used=result.requests, posts_new=result.posts_new,
                       posts_seen=result.posts_seen, not_before=result.not_before)
-        if result.status == "ok":
+        if result.status in ("ok", "degraded"):
             values["last_success_at"] = now
     with transaction(ws.engine) as connection:
         if not connection.execute(select(state_table.c.key).where(state_table.c.key == result.key)).first():
@@ -251,7 +251,7 @@ def _run_hashtag(run: _SourceRun, tag: str) -> SourceResult:
     started, before = time.monotonic(), source.budget.used
     try:
         source.collect(hashtag_run)
-        status, detail, until = "ok", "", None
+        status, detail, until = ("degraded" if hashtag_run.degraded else "ok"), "", None
     except SourceFailure as failure:
         status, detail, until = failure.status, failure.detail, failure.not_before
         if status in SOURCE_WIDE and status != "not_configured":
@@ -269,6 +269,15 @@ def _run_hashtag(run: _SourceRun, tag: str) -> SourceResult:
     _record(ws, result, hashtag_run.extra, source.hold_marker)
     run.notify("done", result)
     return result
+
+
+def record_import(ws: Workspace, campaign: Campaign, config: SourceConfig, counts: PostCounts) -> SourceResult:
+    """Record an import done outside `collect` (the demo's sample) in the source's state row,
+    so that `sources` and the health page show when it ran and what it stored."""
+    result = SourceResult(campaign.slug, config.id, config.type, None, _key(campaign, config, WHOLE), strategy="import")
+    result.add(counts)
+    result.message = describe("ok", f"{counts.posts_new} neu / new, {counts.posts_seen} bekannt / known")
+    return _record(ws, result, load_state(ws, campaign, config, result.key)["extra"], None)
 
 
 def source_states(ws: Workspace, campaigns: list[str] | None = None) -> list[tuple[Campaign, SourceConfig, list[dict]]]:

@@ -1,15 +1,16 @@
 """Asking platforms politely: request budgets, bounded retries and `Retry-After`.
 
 Only transient failures (transport errors, 408/425/5xx, a short `Retry-After`) are retried,
-with tenacity, inside a small time budget that stays under half the polling interval. A long
-server-requested wait is never slept: it becomes the source's stored "not before" time.
+with tenacity, inside a small time budget that stays under half the polling interval, and only
+when the caller hands in a `sleep`: the collector and the scheduler never do, so by default a
+transient failure ends the run at once with a stored "not before" time, like a rate limit. A
+long server-requested wait is never slept either: it becomes the source's "not before" time.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -26,18 +27,24 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=30)  # when a 429 names no Retry-After
+TRANSIENT_WAIT = timedelta(minutes=5)  # after a network or server error that named no Retry-After
 MAX_RATE_LIMIT_WAIT = timedelta(hours=24)
 USER_AGENT = "campaign-worker (+https://github.com/; regional campaign collector)"
 
 
 @dataclass
 class RetryPolicy:
-    """How hard to retry one request. `sleep` is injectable so tests never wait."""
+    """How hard to retry one request within a run.
+
+    Without `sleep` (the default) nothing is retried within the run: a transient failure ends it
+    with a "not before" time and the next scheduled run continues. Only a caller that may block
+    (an interactive tool, a test counting the waits) hands in a `sleep` and gets `attempts`.
+    """
 
     attempts: int = 3
     max_seconds: float = 60.0  # whole retry budget of one request
     short_retry_after: float = 10.0  # a Retry-After up to this is waited for; longer ones are stored
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
 
     def for_interval(self, poll_interval_hours: float | None) -> "RetryPolicy":
         """This policy, its budget kept under half the polling interval."""
@@ -56,7 +63,24 @@ def _wait_seconds(state) -> float:
 
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
-    """Run `fn`, retrying `SourceFailure`s marked retryable within the policy's budget."""
+    """Run `fn`, retrying `SourceFailure`s marked retryable within the policy's budget.
+
+    A retryable failure that is still there at the end (at once, without `policy.sleep`) is
+    raised with a "not before" time: the `Retry-After` the server named, else `TRANSIENT_WAIT`.
+    """
+    try:
+        return _retrying(fn, policy, what)
+    except SourceFailure as failure:
+        if not failure.retryable or failure.not_before is not None:
+            raise
+        raise SourceFailure(failure.status, failure.detail, retry_after=failure.retry_after,
+                            not_before=not_before_after(failure.retry_after, TRANSIENT_WAIT)) from None
+
+
+def _retrying(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+    if policy.sleep is None:
+        return fn()
+    pause = policy.sleep
 
     def log_retry(state) -> None:
         error = state.outcome.exception()
@@ -71,7 +95,7 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
 
     def sleep(seconds: float) -> None:
         waited[0] += seconds
-        policy.sleep(seconds)
+        pause(seconds)
 
     retrying = Retrying(
         retry=retry_if_exception(lambda e: isinstance(e, SourceFailure) and e.retryable),

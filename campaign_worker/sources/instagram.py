@@ -9,7 +9,10 @@ the source's run at once, because every further request would make things worse.
 Request economy: posts are built only from what the feed's nodes already carry. Properties
 such as `Post.owner_username`, `Post.url` or `get_sidecar_nodes()` would cost one request per
 post, so they are never called; `iphone_support` is off. A poll with nothing new costs one
-request: the first page, whose first post is already stored.
+request: the first page, whose first post is already stored. Two things cost one request each,
+counted in the budget and asked only when needed: the account name behind an owner id the feed
+gives without a name (once per account, then kept: `sources.names`), and the items of a new
+carousel the feed gives without them (while a request is left for the next page).
 
 Waiting is never done here: instaloader's `RateController` is replaced by one that raises, so
 a rate limit becomes the source's stored "not before" time and the scheduler's next run
@@ -25,8 +28,8 @@ import logging
 import os
 import pickle
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -50,10 +53,10 @@ from campaign_worker.config.campaigns import InstagramConfig, InstagramGraphConf
 from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.home import Home
 from campaign_worker.post import MediaRef, ParsedPost, make_post
-from campaign_worker.sources import graph
+from campaign_worker.sources import graph, names
 from campaign_worker.sources.base import HashtagRun, Source, register
 from campaign_worker.sources.http import RequestBudget, call_with_retries, not_before_after, parse_retry_after
-from campaign_worker.sources.status import SourceFailure
+from campaign_worker.sources.status import FALL_THROUGH, SourceFailure
 from campaign_worker.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,11 +66,14 @@ T = TypeVar("T")
 PLATFORM = "instagram"
 PERMALINK = "https://www.instagram.com/p/{}/"
 HASHTAG_QUERY_HASH = "9b498c08113f1e09617a1703c22b2f32"  # the one `Hashtag.get_posts_resumable` uses
+POST_DOC_ID = "27128499623469141"  # the one `Post._obtain_metadata` uses (one post's full metadata)
 SESSION_COOKIES = ("sessionid", "csrftoken", "ds_user_id")
 MAX_SESSION_BYTES = 64 * 1024
 SOFT_401_WAIT_SECONDS = 15 * 60  # "Please wait a few minutes before you try again."
 _URL_RE = re.compile(r"^https://[^\s\x00-\x1f\x7f]{1,2000}$")
 _SHORTCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+PATH_DOWN_HOURS = 24  # a path that answered 404 rests this long before it is asked again
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +329,10 @@ class InstagramClient:
         status = last.status_code if last is not None else None
         text = str(exc)
         if status == 401:
+            body = self.meter.last_json()
+            if isinstance(body, dict) and body.get("require_login"):
+                # "Please wait a few minutes" with require_login: the session is gone, waiting won't help
+                return SourceFailure("login_required", f"HTTP 401 require_login {self._where()}")
             if "wait" in (last.text or "").lower():
                 wait = self.meter.retry_after or SOFT_401_WAIT_SECONDS
                 return SourceFailure("rate_limited", "HTTP 401 „Please wait a few minutes“", not_before=not_before_after(wait))
@@ -403,7 +413,8 @@ def post_from_node(node: dict[str, Any]) -> ParsedPost:
         media=media,
         like_count=_int(likes),
         comment_count=_int(comments),
-        raw={"source": "graphql", "id": str(node.get("id", "")), "typename": typename},
+        raw={"source": "graphql", "id": str(node.get("id", "")), "typename": typename,
+             **({"sidecar_first_only": True} if typename == "GraphSidecar" and not children else {})},
     )
 
 
@@ -542,6 +553,9 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         seen.update(p.shortcode for p in batch)
         posts = _parse_all(run, [p._node for p in unseen], post_from_node)  # noqa: SLF001 - the node is the data
         fresh = run.before_known(posts)
+        if any(p.raw.get("sidecar_first_only") for p in fresh):
+            posts = _with_carousels(client, run, posts, {p.external_id for p in fresh})
+            fresh = posts[:len(fresh)]
         # Known posts go along: nothing is stored twice, but a picture that failed earlier is
         # fetched again with today's (not yet expired) CDN address.
         run.store(posts)
@@ -562,6 +576,42 @@ def collect_graphql(client: InstagramClient, run: HashtagRun) -> None:
         run.pages += 1
     run.save_cursor(None)
     run.complete = True
+    if run.partial_sidecars:
+        run.note(f"{run.partial_sidecars} Karussell(s) nur mit dem ersten Bild gespeichert (Anfragebudget) / "
+                 f"carousel(s) stored with their first picture only (request budget)")
+
+
+def _with_carousels(client: InstagramClient, run: HashtagRun, posts: list[ParsedPost], fresh: set[str]) -> list[ParsedPost]:
+    """New carousels that the feed gave without their items get them: one request each, while a
+    request is left for the next page; the others keep their first picture (and the run says so)."""
+    completed = []
+    for post in posts:
+        if post.external_id in fresh and post.raw.get("sidecar_first_only"):
+            media = fetch_carousel(client, post.external_id) if client.meter.budget.left > 1 else None
+            if media:
+                post = replace(post, media=tuple(media), raw={k: v for k, v in post.raw.items() if k != "sidecar_first_only"})
+            else:
+                run.partial_sidecars += 1
+        completed.append(post)
+    return completed
+
+
+def fetch_carousel(client: InstagramClient, shortcode: str) -> list[MediaRef] | None:
+    """The items of one carousel (the query `Post._obtain_metadata` sends); None if Instagram gave none."""
+    try:
+        data = client.call(lambda: client.context.doc_id_graphql_query(
+            POST_DOC_ID, {"shortcode": shortcode, "__relay_internal__pv__PolarisAIGMMediaWebLabelEnabledrelayprovider": False}))
+    except SourceFailure as failure:
+        if failure.status in FALL_THROUGH:
+            return None
+        raise
+    items = (((data.get("data") or {}) if isinstance(data, dict) else {})
+             .get("xdt_api__v1__media__shortcode__web_info") or {}).get("items") or []
+    try:
+        post = post_from_media(items[0]) if items else None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+    return list(post.media) if post is not None and post.media_type == "sidecar" and post.media else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,7 +700,12 @@ class InstagramSource(Source):
         return fallback
 
     def collect(self, run: HashtagRun) -> None:
-        """Try each path in turn; raise the most telling failure if none worked."""
+        """Try each path in turn; raise the most telling failure if none worked.
+
+        A run saved by a later path is `degraded`: it names the path that failed and the one in
+        use. A main path that is gone (404) is not asked again for `PATH_DOWN_HOURS`, so a
+        degraded source costs no extra request per run; then it is tried once more.
+        """
         client = self.client
         assert client is not None, "open() prepares the client"
         failures: list[tuple[str, SourceFailure]] = []
@@ -658,7 +713,13 @@ class InstagramSource(Source):
         fallback = self.fallback
         if fallback is not None:
             steps.append(("graph_api", lambda _client, r: fallback(r)))
+        down: dict[str, str] = dict(run.extra.get("paths_down") or {})
         for name, step in steps:
+            until = down.get(name)
+            if until and until > utcnow().isoformat() and name != steps[-1][0]:
+                failures.append((name, SourceFailure("endpoint_gone", f"seit dem letzten Lauf weg / gone since an earlier run, "
+                                                                       f"wieder versucht ab / tried again from {until[:16]} UTC")))
+                continue
             try:
                 step(client, run)
             except SourceFailure as failure:
@@ -666,14 +727,49 @@ class InstagramSource(Source):
                     raise
                 log.warning("%s: path %s failed (%s), trying the next", run.key, name, failure)
                 failures.append((name, failure))
+                if failure.status == "endpoint_gone":
+                    down[name] = (utcnow() + timedelta(hours=PATH_DOWN_HOURS)).isoformat()
                 continue
+            down.pop(name, None)
+            run.extra["paths_down"] = down
             run.strategy = name
             if failures:
+                gone = ", ".join(n for n, _f in failures)
+                run.degraded = f"{gone} → {name}"
                 run.note("; ".join(f"{n}: {f.status} ({f.detail})" for n, f in failures) + f" → {name}")
+            self._complete_names(client, run)
             return
+        run.extra["paths_down"] = {}  # nothing worked: ask every path again next time
         # The primary path's failure says most about what changed at Instagram.
         detail = "; ".join(f"{n}: {f.detail or f.status}" for n, f in failures)
         raise SourceFailure(failures[0][1].status, f"alle Wege gescheitert / all paths failed – {detail}")
+
+
+    def _complete_names(self, client: InstagramClient, run: HashtagRun) -> None:
+        """Names for the owner ids the feed left without one: known ones first, then one request each."""
+        done = names.complete_names(self.ws, self.campaign.slug, PLATFORM, lambda owner: lookup_username(client, owner),
+                                    can_ask=lambda: client.meter.budget.left > 0)
+        run.names_looked_up += done.looked_up
+        if done.note():
+            run.note(done.note())
+
+
+def lookup_username(client: InstagramClient, owner_id: str) -> str:
+    """The account name of an owner id: one request (`api/v1/users/<id>/info/`, as `Profile` uses)."""
+    if not owner_id.isdigit():
+        raise names.UnknownAccount(owner_id)
+    try:
+        data = client.call(lambda: client.context.get_iphone_json(f"api/v1/users/{owner_id}/info/", {}))
+    except SourceFailure as failure:
+        body = client.meter.last_json()
+        if failure.status == "endpoint_gone" and isinstance(body, dict) and body.get("status") == "fail":
+            raise names.UnknownAccount(owner_id) from None  # "User not found": the account is gone
+        raise
+    user = data.get("user") if isinstance(data, dict) else None
+    username = user.get("username") if isinstance(user, dict) else None
+    if not isinstance(username, str) or not _USERNAME_RE.match(username):
+        raise SourceFailure("malformed_response", f"users/{owner_id}/info ohne gültigen Namen / without a valid name")
+    return username
 
 
 def check_login(client: InstagramClient) -> str | None:

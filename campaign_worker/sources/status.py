@@ -28,6 +28,16 @@ class StatusInfo:
 _STATUSES = (
     StatusInfo("ok", "Abgeschlossen", "Completed", "Nichts zu tun.", "Nothing to do.", failure=False),
     StatusInfo(
+        "degraded",
+        "Abgeschlossen über einen Ersatzweg",
+        "Completed through a fallback path",
+        "Der Hauptweg ist ausgefallen (Pfad steht dahinter). Kommt er nicht zurück: instaloader aktualisieren "
+        "oder die offizielle Graph-API-Quelle einrichten.",
+        "The main path failed (named after this). If it does not come back: update instaloader or configure "
+        "the official Graph API source.",
+        failure=False,
+    ),
+    StatusInfo(
         "login_required",
         "Anmeldung nötig oder Sitzung abgelaufen",
         "Login required or session expired",
@@ -168,7 +178,7 @@ def describe(status: str, detail: str = "", until: datetime | None = None) -> st
     text = f"{de} / {en}"
     if detail:
         text += f" – {detail}"
-    if info.failure:
+    if info.failure or status == "degraded":
         text += f". Zu tun / to do: {info.todo_de} / {info.todo_en}"
     return text
 

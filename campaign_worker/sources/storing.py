@@ -3,11 +3,13 @@
 Posts are stored first (idempotent batches), then each picture that is not stored yet:
 local files from archives, URLs through a capped HTTPS download. A picture that fails is left
 unlinked and is tried again next run; a picture that is bad is stored as rejected with its
-reason. Either way the post itself is kept.
+reason, and so is one the server announced as too large: it is fetched once, never again.
+Either way the post itself is kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,7 @@ from campaign_worker.store.suppression import without_suppressed
 from campaign_worker.post import MediaRef, ParsedPost
 
 if TYPE_CHECKING:
+    from campaign_worker.media.download import MediaFetchError
     from campaign_worker.media.store import StoredMedia
     from campaign_worker.workspace import Workspace
 
@@ -77,10 +80,24 @@ def _store_one(ws: Workspace, ref: MediaRef | None, row: dict, session: requests
         url = (ref.url if ref is not None else None) or row.get("source_url")
         if not url:
             return None
-        data = fetch_bytes(session or requests.Session(), url, ws.media.limits)
+        try:
+            data = fetch_bytes(session or requests.Session(), url, ws.media.limits)
+        except MediaFetchError as exc:
+            if exc.code != "too_large":
+                raise
+            return _rejected_unfetched(url, exc)
         return ws.media.store_bytes(data)
     except (MediaFetchError, OSError) as exc:
         summary.media_failed += 1
         summary.problems.append(f"Bild {row['position']} von Beitrag {row['post_id']}: {exc}")
         log.warning("media of post %s position %s not stored: %s", row["post_id"], row["position"], exc)
         return None
+
+
+def _rejected_unfetched(url: str, error: MediaFetchError) -> StoredMedia:
+    """A picture refused before its bytes arrived, keyed by its address (query left out: CDN
+    signatures change, the path does not), so that the next run does not fetch it again."""
+    from campaign_worker.media.store import StoredMedia
+
+    key = hashlib.sha256(f"unfetched {url.split('?', 1)[0]}".encode()).hexdigest()
+    return StoredMedia(sha256=key, status="rejected", reject_reason=str(error)[:300])

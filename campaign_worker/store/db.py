@@ -46,15 +46,16 @@ def _sqlite_version_warning() -> str | None:
     return None
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
         # Let SQLAlchemy, not the driver, decide when transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten, not left in free pages
         cursor.close()
@@ -95,11 +96,26 @@ def _name_disk_problems(engine: Engine, folder: Path) -> None:
         )
 
 
-def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TIMEOUT_MS / 1000, pool_size: int | None = None) -> Engine:
+def sqlite_read_only(url: str) -> bool:
+    """True for a SQLite file that exists in a folder this process cannot write (a read-only home)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return False
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return False
+    path = Path(parsed.database)
+    return path.is_file() and not os.access(path.parent, os.W_OK)
+
+
+def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TIMEOUT_MS / 1000, pool_size: int | None = None,
+                read_only: bool = False) -> Engine:
     """An engine for `url`; creates the folder of a SQLite file.
 
     `lock_timeout_s` is how long a statement waits for a lock held by another writer (SQLite's
     busy timeout, PostgreSQL's `lock_timeout`) before it fails with an OperationalError.
+    `read_only` (SQLite): opens the file as immutable, for a folder nobody writes to: WAL
+    needs to create files next to the database, which a read-only folder does not allow.
     """
     global _warned_sqlite
     try:
@@ -108,12 +124,14 @@ def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TI
         raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
         on_disk = parsed.database and parsed.database != ":memory:"
-        if on_disk:
+        if read_only and on_disk:
+            url = f"sqlite:///file:{Path(parsed.database).resolve()}?mode=ro&immutable=1&uri=true"
+        elif on_disk:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         pool = {"pool_size": pool_size, "max_overflow": 2} if pool_size else {}
         engine = create_engine(url, echo=echo, connect_args={"timeout": lock_timeout_s}, **pool)
-        _configure_sqlite(engine, int(lock_timeout_s * 1000))
-        if on_disk:
+        _configure_sqlite(engine, int(lock_timeout_s * 1000), read_only)
+        if on_disk and not read_only:
             _name_disk_problems(engine, Path(parsed.database).parent)
         warning = _sqlite_version_warning()
         if warning and not _warned_sqlite:

@@ -42,6 +42,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def require_current(engine: Engine) -> None:
+    """For a database that cannot be written: fine if its schema is current, else say what to do."""
+    from campaign_worker.store.db import DatabaseError
+
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"Datenbank schreibgeschützt und Schema veraltet ({current} statt {head}): einmal mit Schreibrecht "
+            f"`campaign-worker db upgrade` ausführen / database is read-only and its schema is old ({current}, "
+            f"needs {head}): run `campaign-worker db upgrade` once with write access")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the schema to `revision`; returns (before, after). A no-op when already there."""
     before = current_revision(engine)

@@ -3,11 +3,10 @@
 Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
 trail of every state change; `Draft` and `Digest` (+ `DigestDelivery` per recipient) are what
-the campaign produces. `JobRun`,
-`SchedulerLock`, `JobAlert`, `SourceState` and `User` serve operations and the web UI.
-`SuppressedAuthor`, `Erasure` and `RetentionRun` are the privacy records: who must not be
-collected again (as a keyed hash), erasures in progress and done, and what retention removed
-(counts only).
+the campaign produces. `JobRun`, `SchedulerLock`, `JobAlert`, `SourceState`, `AuthorName` and
+`User` serve operations and the web UI. `SuppressedAuthor`, `Erasure` and `RetentionRun` are
+the privacy records: who must not be collected again (as a keyed hash), erasures in progress
+and done, and what retention removed (counts only).
 
 Every table lives here, so the Alembic environment sees them all by importing this module.
 Queries written in SQLAlchemy Core use the table objects at the end (`post_table`, …), one
@@ -59,6 +58,7 @@ class Post(SQLModel, table=True):
         UniqueConstraint("platform", "external_id", name="uq_post_platform_external_id"),
         Index("ix_post_posted_at", "posted_at"),
         Index("ix_post_author", "author_username"),
+        Index("ix_post_author_id", "platform", "author_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -275,6 +275,21 @@ class SourceState(SQLModel, table=True):
     extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class AuthorName(SQLModel, table=True):
+    """The account name behind a platform's stable author id, looked up once and kept.
+
+    Feeds that carry only the owner id (Instagram's GraphQL hashtag feed) are completed from
+    here; `username` is empty when the platform said the account does not exist (any more).
+    """
+
+    __tablename__ = "author_name"
+
+    platform: str = Field(primary_key=True, max_length=32)
+    author_id: str = Field(primary_key=True, max_length=100)
+    username: str | None = Field(default=None, max_length=100)
+    resolved_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
 
@@ -343,3 +358,4 @@ user_table = User.__table__
 suppressed_author_table = SuppressedAuthor.__table__
 erasure_table = Erasure.__table__
 retention_run_table = RetentionRun.__table__
+author_name_table = AuthorName.__table__

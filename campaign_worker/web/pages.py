@@ -96,8 +96,14 @@ def switch_language(request: Request, lang: str = Form("de"), next: str = Form("
 @router.get("/queue")
 def queue_page(request: Request, account: Account = Depends(viewer)):
     ws = workspace_of(request)
+    params = request.query_params
+    if not params.get("campaign") and len(ws.campaigns) > 1:
+        # Without a choice: the campaign where most posts wait for a person, not the first by name.
+        with reading(ws.engine) as connection:
+            waiting = {slug: request.app.state.counts.get(connection, slug).get("pending", 0) for slug in ws.campaigns}
+        params = {**params, "campaign": max(sorted(waiting), key=lambda slug: waiting[slug])}
     try:
-        query = parse_query(request.query_params, ws.campaigns)
+        query = parse_query(params, ws.campaigns)
     except FilterError as exc:
         _ = translator(request)
         raise HTTPException(400, detail=_("Filter not understood: %(field)s") % {"field": str(exc)}) from None
@@ -309,7 +315,8 @@ def health_page(request: Request, account: Account = Depends(viewer)):
     planned = planned_jobs(ws)
     names = sorted(set(planned) | {row["job"] for row in latest})
     jobs = [{"name": name, "plan": planned.get(name), "last": next((r for r in latest if r["job"] == name), None)} for name in names]
-    return render(request, "web/health.html", {"jobs": jobs, "recent": recent, "sources": sources})
+    broken = [ws.broken[slug] for slug in sorted(ws.broken)]
+    return render(request, "web/health.html", {"jobs": jobs, "recent": recent, "sources": sources, "broken": broken})
 
 
 def planned_jobs(ws: Workspace) -> dict[str, dict]:
