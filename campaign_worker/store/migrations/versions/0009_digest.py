@@ -1,13 +1,13 @@
 """digest: one delivery row per recipient and week (sent once, failures retried)
 
 Revision ID: 0009_digest
-Revises: 0003_web
+Revises: 0005_collection
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_digest"
-down_revision = "0003_web"
+down_revision = "0005_collection"
 branch_labels = None
 depends_on = None
 

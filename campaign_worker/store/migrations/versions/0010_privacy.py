@@ -1,14 +1,14 @@
 """privacy: suppression list (keyed hashes), erasure progress and audit, retention counts
 
 Revision ID: 0010_privacy
-Revises: 0003_web
+Revises: 0009_digest
 """
 import sqlalchemy as sa
 from alembic import op
 
 
 revision = "0010_privacy"
-down_revision = "0003_web"
+down_revision = "0009_digest"
 branch_labels = None
 depends_on = None
 

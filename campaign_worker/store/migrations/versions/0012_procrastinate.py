@@ -1,7 +1,7 @@
 """procrastinate: the task-queue schema for scale-out workers (PostgreSQL only)
 
 Revision ID: 0012_procrastinate
-Revises: 0003_web
+Revises: 0010_privacy
 
 The schema belongs to procrastinate (`procrastinate_*` tables, types and functions); this
 migration installs the version pinned in pyproject.toml. A later procrastinate release that
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = "0012_procrastinate"
-down_revision = "0003_web"
+down_revision = "0010_privacy"
 branch_labels = None
 depends_on = None
 
