@@ -321,8 +321,12 @@ def test_purge_cli_dry_run_counts_and_campaign_file_errors_are_clear(aged, capsy
     assert "würde löschen" in capsys.readouterr().out
     (aged.home.root / "config" / "campaigns" / "test.toml").write_text(
         (aged.home.root / "config" / "campaigns" / "test.toml").read_text() + "\n[retention]\nrejected_days = 0\n")
-    assert main(["--home", str(aged.home.root), "privacy", "purge"]) == 2
-    assert "retention.rejected_days" in capsys.readouterr().err
+    # A broken file is named, and its campaign is left alone while the others are purged …
+    assert main(["--home", str(aged.home.root), "privacy", "purge"]) == 0
+    assert "'test' übersprungen" in capsys.readouterr().err
+    # … and naming that campaign says exactly what is wrong with it.
+    assert main(["--home", str(aged.home.root), "privacy", "purge", "--campaign", "test"]) == 2
+    assert "`rejected_days`" in capsys.readouterr().err
 
 
 def test_record_names_every_campaign_and_its_deadlines(home, capsys):

@@ -93,9 +93,13 @@ def without_suppressed(engine: Engine, home: Home, posts: Sequence[ParsedPost]) 
     people = {(p.platform, normal_handle(p.author_username)) for p in posts if p.author_username}
     if not people:
         return list(posts)
-    key = privacy_key(home)
-    subjects = {person: (subject_key(key, person[1], person[0]), subject_key(key, person[1])) for person in people}
     with reading(engine) as connection:
+        # An empty list needs no key: a home nobody erased from never creates one (and a
+        # read-only home can still import nothing new without failing here).
+        if connection.execute(select(suppressed.c.subject).limit(1)).first() is None:
+            return list(posts)
+        key = privacy_key(home)
+        subjects = {person: (subject_key(key, person[1], person[0]), subject_key(key, person[1])) for person in people}
         hit = suppressed_subjects(connection, [s for pair in subjects.values() for s in pair])
     if not hit:
         return list(posts)
