@@ -4,8 +4,9 @@
   SQLAlchemy job store, slot claimed in the ledger, outcome recorded); lateness = ledger start −
   nominal slot. Baseline: bare APScheduler (memory store, no ledger) with four no-op jobs every
   second, measured in the same run.
-- `scheduler_start_delay_p99_s`: two no-op jobs every second start (task entered − nominal slot)
-  while a 500-post moderation batch runs again and again (`moderate --recheck` on the same posts).
+- `scheduler_start_delay_p99_s`: two no-op jobs every second; per due slot, task entered −
+  nominal slot (a slot that never started counts until the end of the window), while a 500-post
+  moderation batch runs again and again (`moderate --recheck` on the same posts).
   Baseline: the same two jobs over the same window with nothing else running.
 - `idle_cpu_percent`: CPU of a `campaign-worker run` subprocess whose jobs are not due, over a
   window after start-up. Baseline: `python -c 'import time; time.sleep(N)'` over the same window
@@ -73,9 +74,15 @@ DELAY_SECONDS = 12
 
 
 def start_delays(with_moderation: bool) -> list[float]:
-    """Start delays of two 1-second jobs over DELAY_SECONDS, optionally beside moderation batches."""
+    """Per due slot of two 1-second jobs over DELAY_SECONDS: task entered − slot.
+
+    A slot that never started counts with the time from its slot to the end of the window (a
+    lower bound of its delay), so skipped and missed slots are not silently left out.
+    """
     import threading
     from datetime import datetime
+
+    from sqlalchemy import select
 
     from campaign_worker.config.worker import AlertSettings, MetricsSettings, WorkerSettings
     from campaign_worker.home import Home
@@ -85,14 +92,16 @@ def start_delays(with_moderation: bool) -> list[float]:
     from campaign_worker.scheduler.jobs import JobSpec
     from campaign_worker.scheduler.service import WorkerScheduler
     from campaign_worker.store.ingest import store_posts
+    from campaign_worker.store.models import JobRun
     from campaign_worker.workspace import Workspace
 
-    entered: list[float] = []
-    tasks.TASKS["bench_probe"] = lambda ws, campaigns, should_stop: entered.append(time.time()) or {}
+    entered: dict[str, list[float]] = {f"probe{i}": [] for i in range(2)}
+    for name, times in entered.items():
+        tasks.TASKS[f"bench_{name}"] = lambda ws, campaigns, should_stop, times=times: times.append(time.time()) or {}
     specs = {
-        f"probe{i}": JobSpec.model_validate({"name": f"probe{i}", "task": "bench_probe", "trigger": {"type": "interval", "seconds": 1},
-                                            "misfire_grace_seconds": 30})
-        for i in range(2)
+        name: JobSpec.model_validate({"name": name, "task": f"bench_{name}", "trigger": {"type": "interval", "seconds": 1},
+                                      "misfire_grace_seconds": 30})
+        for name in entered
     }
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.open(Home(Path(tmp) / "home"))
@@ -126,10 +135,19 @@ def start_delays(with_moderation: bool) -> list[float]:
             thread.join()
         window_end = time.time()
         worker.shutdown()
+        with ws.engine.connect() as connection:
+            ran = connection.execute(select(JobRun.job, JobRun.slot).where(JobRun.status == "ok").order_by(JobRun.slot)).all()
         ws.close()
+    delays: list[float] = []
+    first, last = int(window_start) + 1, int(window_end) - 2
+    for name, times in entered.items():
+        slots = [slot.replace(tzinfo=timezone.utc).timestamp() for job, slot in ran if job == name]
+        started = dict(zip(slots, sorted(times)))
+        for second in range(first, last + 1):
+            delays.append(started[second] - second if second in started else window_end - second)
     if with_moderation:
         print(f"   {batches[0]} moderation batches of 500 posts in {window_end - window_start:.1f} s", file=sys.stderr)
-    return [t - int(t) for t in entered if window_start <= t <= window_end]
+    return delays
 
 
 def bare_lateness() -> list[float]:

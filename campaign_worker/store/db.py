@@ -5,6 +5,10 @@ every transaction: a deferred transaction that reads and then writes fails at on
 "database is locked" instead of waiting (the SQLAlchemy pysqlite recipe). `mmap_size` is never
 set (the WAL-reset bug of SQLite < 3.51.3 gets worse with it).
 
+Within one process, write transactions on a SQLite file take turns first come, first served
+(`transaction`): SQLite's own busy handler polls with growing sleeps, so a thread writing batch
+after batch would otherwise starve a small write (the scheduler claiming a run) for seconds.
+
 `bookkeeping_engine` gives the scheduler (job store, lock, run ledger) an engine of its own
 with a short lock wait, so its few one-statement writes are never stuck in a queue behind
 pipeline work, and a lock held too long surfaces as an error the scheduler handles.
@@ -15,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from campaign_worker.errors import CampaignWorkerError
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,47 @@ _warned_sqlite = False
 
 class DatabaseError(CampaignWorkerError):
     """The database cannot be used; the message says what to do."""
+
+
+class _Turns:
+    """First come, first served for the write transactions of one process on one SQLite file."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._next = 0
+        self._serving = 0
+        self._gave_up: set[int] = set()
+
+    def enter(self, timeout: float) -> bool:
+        with self._condition:
+            ticket = self._next
+            self._next += 1
+            if self._condition.wait_for(lambda: self._serving == ticket, timeout):
+                return True
+            self._gave_up.add(ticket)
+            self._advance()
+            return False
+
+    def leave(self) -> None:
+        with self._condition:
+            self._serving += 1
+            self._advance()
+
+    def _advance(self) -> None:
+        while self._serving in self._gave_up:
+            self._gave_up.discard(self._serving)
+            self._serving += 1
+        self._condition.notify_all()
+
+
+_turns: dict[str, _Turns] = {}
+_turns_guard = threading.Lock()
+_engine_turns: "weakref.WeakKeyDictionary[Engine, tuple[_Turns, float]]" = weakref.WeakKeyDictionary()
+
+
+def _turns_for(path: str) -> _Turns:
+    with _turns_guard:
+        return _turns.setdefault(os.path.realpath(path), _Turns())
 
 
 def _sqlite_version_warning() -> str | None:
@@ -133,6 +181,7 @@ def make_engine(url: str, *, echo: bool = False, lock_timeout_s: float = BUSY_TI
         _configure_sqlite(engine, int(lock_timeout_s * 1000), read_only)
         if on_disk and not read_only:
             _name_disk_problems(engine, Path(parsed.database).parent)
+            _engine_turns[engine] = (_turns_for(parsed.database), lock_timeout_s)
         warning = _sqlite_version_warning()
         if warning and not _warned_sqlite:
             log.debug(warning)
@@ -167,8 +216,19 @@ def one_statement(engine: Engine) -> Engine:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction (BEGIN IMMEDIATE on SQLite); commits or rolls back as a whole."""
-    with engine.begin() as connection:
-        yield connection
+    turns = _engine_turns.get(engine)
+    if turns is None:
+        with engine.begin() as connection:
+            yield connection
+        return
+    queue, timeout = turns
+    if not queue.enter(timeout):
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked (another write of this process)"))
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        queue.leave()
 
 
 def reading(engine: Engine) -> Connection:
