@@ -48,7 +48,7 @@ def test_shipped_jobs_are_valid_and_described_in_german(home):
         ('task = "collect"\njitter_seconds = 1000\n[trigger]\ntype = "interval"\nminutes = 30\n', "jitter_seconds = 1000 is too large"),
         ('task = "collect"\ntimezone = "Mars/Olympus"\n[trigger]\ntype = "interval"\nminutes = 5\n', "unknown time zone"),
         ('task = "collect"\ncampaigns = ["gibtsnicht"]\n[trigger]\ntype = "interval"\nminutes = 5\n', "unknown campaign(s) gibtsnicht"),
-        ('task = "collect"\nschedule = "hourly"\n[trigger]\ntype = "interval"\nminutes = 5\n', "schedule: unknown key"),
+        ('task = "collect"\nschedule = "hourly"\n[trigger]\ntype = "interval"\nminutes = 5\n', "`schedule`: unbekannter Schlüssel / unknown key"),
         ('task = "collect"\n[trigger]\ntype = "cron"\nhour = "*"\n', 'type = "interval"'),
         ('task = "collect"\n[trigger\n', "not valid TOML"),
     ],

@@ -21,6 +21,7 @@ from campaign_worker.cli.main import main
 
 pytestmark = pytest.mark.slow
 
+REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from campaign_worker.cli import run; run()"]
 JOBS = {
     "collect": 'task = "collect"\ncampaigns = ["siegen"]\nmisfire_grace_seconds = 5\n[trigger]\ntype = "interval"\nseconds = 10\n',
@@ -45,6 +46,13 @@ def make_home(root: Path, jobs: dict[str, str]) -> Path:
     (root / "jobs").mkdir(parents=True)
     (root / "config").mkdir()
     (root / "config" / "worker.toml").write_text(WORKER_TOML)
+    # The shipped Siegen campaign, its sample switched on as a source the collect job reads
+    # (shipped, the sample is for `demo` only).
+    shipped = (REPO / "config" / "campaigns" / "siegen.toml").read_text(encoding="utf-8")
+    (root / "config" / "campaigns").mkdir()
+    (root / "config" / "campaigns" / "siegen.toml").write_text(
+        shipped.replace('path = "sample/meinherztraegtkrone"\nenabled = false', 'path = "sample/meinherztraegtkrone"'),
+        encoding="utf-8")
     (root / "data").mkdir()
     for name, text in jobs.items():
         (root / "jobs" / f"{name}.toml").write_text(text)
