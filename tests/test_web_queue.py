@@ -203,7 +203,7 @@ def test_digest_is_shown_sandboxed_and_only_from_the_data_folder(site):
             {"campaign": "siegen", "week_start": date(2026, 10, 26), "html_path": str(outside), "counts": {}, "created_at": utcnow()},
         ])
     client, _ = signed_in(site, "viewer")
-    assert "02.11.2026" in client.get("/digests").text
+    assert "KW 45 · 2.–8. November 2026" in client.get("/digests").text
     page = client.get("/digests/1").text
     assert '<iframe class="digest" src="/digests/1/html" sandbox' in page
     raw = client.get("/digests/1/html")
