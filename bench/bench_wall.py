@@ -142,7 +142,7 @@ def main() -> dict:
         port = _free_port()
         static_dir = Path(folder) / "static"
         static_dir.mkdir()
-        process = multiprocessing.get_context("spawn").Process(
+        process = multiprocessing.get_context("fork").Process(
             target=_serve, args=(str(home), f"sqlite:///{path}", str(static_dir), port), daemon=True)
         process.start()
         try:
