@@ -51,7 +51,9 @@ def demo_cmd(ctx: typer.Context) -> None:
     console.print(f"Datenbank: {ws.home.database_url}", markup=False)
     home = f"--home {ws.home.root}"
     console.print(f"Weiter / next:\n  campaign-worker {home} queue list --campaign siegen\n"
-                  f"  campaign-worker {home} users add maria --role moderator && campaign-worker {home} serve", markup=False)
+                  f"  campaign-worker {home} users add maria --role moderator && campaign-worker {home} serve\n"
+                  f"  campaign-worker {home} wall export wall-site   # öffentliche Wall / public wall (also /wall/siegen in serve)",
+                  markup=False)
 
 
 def register(app: typer.Typer) -> None:

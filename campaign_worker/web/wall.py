@@ -19,6 +19,7 @@ from time import monotonic
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from markupsafe import escape
 
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.publish import wall as walls
@@ -255,8 +256,6 @@ def wall_audience_feed(request: Request, slug: str, audience: str, kind: str) ->
 
 def snippet(base_url: str, campaign: Campaign, audience: str | None = None) -> str:
     """The HTML a campaign's own website pastes in to show its wall."""
-    from markupsafe import escape
-
     root = f"{base_url.rstrip('/')}/wall/{campaign.slug}"
     src = f"{root}/{audience}" if audience else root
     title = campaign.wall.title or campaign.name
