@@ -189,6 +189,8 @@ def test_etag_last_modified_and_cache_control(stadt):
     again = client.get("/wall/stadt", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
     assert "w1" not in _shown(again.text)
+    # A client that only remembers the date is not told "unchanged" after a post left the wall.
+    assert client.get("/wall/stadt", headers={"If-Modified-Since": first.headers["last-modified"]}).status_code == 200
 
 
 def test_a_rejected_post_leaves_the_cached_wall_within_a_minute(stadt, monkeypatch):

@@ -55,7 +55,8 @@ def demo_cmd(ctx: typer.Context) -> None:
     busiest = max(data["campaigns"].items(), key=lambda item: item[1]["states"].get("pending", 0), default=(None, None))[0]
     start = f"{program()} --home {shlex.quote(str(ws.home.root))}"
     console.print(f"Weiter / next:\n  {start} queue list --campaign {busiest or 'siegen'}\n"
-                  f"  {start} users add maria --role moderator && {start} serve", markup=False)
+                  f"  {start} users add maria --role moderator && {start} serve\n"
+                  f"  {start} wall export wall-site   # öffentliche Wall / public wall (also /wall/<kampagne> in serve)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,14 +13,17 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from time import monotonic
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from markupsafe import escape
 
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.publish import wall as walls
+from campaign_worker.timeutil import utcnow
 from campaign_worker.web.reading import reading
 from campaign_worker.web.rendering import workspace_of
 
@@ -59,7 +62,22 @@ class WallCache:
     def __init__(self, ttl: float = CACHE_TTL):
         self.ttl = ttl
         self._items: dict[tuple, Rendered] = {}
+        self._versions: dict[tuple, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
+
+    def changed_at(self, key: tuple, version: str, updated_at: datetime | None) -> datetime | None:
+        """When this view last changed: its newest post's change, or when this process first saw a new
+        version (a post that left the wall leaves no newer row behind, but must still move Last-Modified on)."""
+        seen = self._versions.get(key)
+        if seen is None or updated_at is None:
+            since = updated_at
+        elif seen[0] == version:
+            since = seen[1]
+        else:
+            since = max(updated_at, utcnow().replace(microsecond=0), seen[1] + timedelta(seconds=1))  # HTTP dates count seconds
+        if since is not None:
+            self._versions[key] = (version, since)
+        return since
 
     def get(self, key: tuple, build) -> Rendered:
         item = self._items.get(key)
@@ -102,7 +120,7 @@ def _links(request: Request, campaign: Campaign) -> walls.WallLinks:
 
 
 def _build(request: Request, campaign: Campaign, audience: str | None, language: str, kind: str) -> Rendered:
-    renderer, _cache = _state(request)
+    renderer, cache = _state(request)
     ws = workspace_of(request)
     with reading(ws.engine) as connection:
         try:
@@ -122,8 +140,9 @@ def _build(request: Request, campaign: Campaign, audience: str | None, language:
         body = walls.atom_feed(wall, links, language).encode()
         media_type = FEED_TYPES["atom"]
     etag = f'"{wall.version[:24]}-{language}-{kind}"'
-    modified = format_datetime(wall.updated_at, usegmt=True) if wall.updated_at else None
-    return Rendered(body, media_type, etag, modified, monotonic() + _state(request)[1].ttl)
+    changed = cache.changed_at((campaign.slug, audience, language, kind), wall.version, wall.updated_at)
+    modified = format_datetime(changed, usegmt=True) if changed else None
+    return Rendered(body, media_type, etag, modified, monotonic() + cache.ttl)
 
 
 def _not_modified(request: Request, item: Rendered) -> bool:
@@ -237,8 +256,6 @@ def wall_audience_feed(request: Request, slug: str, audience: str, kind: str) ->
 
 def snippet(base_url: str, campaign: Campaign, audience: str | None = None) -> str:
     """The HTML a campaign's own website pastes in to show its wall."""
-    from markupsafe import escape
-
     root = f"{base_url.rstrip('/')}/wall/{campaign.slug}"
     src = f"{root}/{audience}" if audience else root
     title = campaign.wall.title or campaign.name
