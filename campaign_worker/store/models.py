@@ -3,7 +3,7 @@
 Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
 trail of every state change; `Draft` and `Digest` are what the campaign produces. `JobRun`,
-`SchedulerLock`, `JobAlert`, `SourceState` and `User` serve operations and the web UI.
+`SchedulerLock`, `JobAlert`, `SourceState`, `User` and `WebSession` serve operations and the web UI.
 
 Every table lives here, so the Alembic environment sees them all by importing this module.
 Queries written in SQLAlchemy Core use the table objects at the end (`post_table`, …), one
@@ -71,6 +71,8 @@ class Post(SQLModel, table=True):
     like_count: int | None = None
     comment_count: int | None = None
     raw: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What cleaning changed on the way in (`post.CHANGE_LABELS` codes; migration 0007).
+    sanitised: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     collected_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -265,6 +267,18 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (migration 0007). The cookie carries a random token; only its
+    SHA-256 is stored. Deleting the row ends the session: logout, password change, removal."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
 # The Core table objects, for queries written in SQLAlchemy Core. Import them under a local
 # name where that reads better (`from campaign_worker.store.models import post_table as post`).
 post_table = Post.__table__
@@ -279,3 +293,4 @@ scheduler_lock_table = SchedulerLock.__table__
 job_alert_table = JobAlert.__table__
 source_state_table = SourceState.__table__
 user_table = User.__table__
+web_session_table = WebSession.__table__
