@@ -220,3 +220,17 @@ def test_the_queue_page_contacts_no_one_but_the_server(page, site):
     assert any("/media/" in url and url.endswith("/thumb") for url in page.requests_seen), "local thumbnails were loaded"
     outside = [url for url in page.requests_seen if urlsplit(url).hostname != "127.0.0.1"]
     assert outside == []
+
+
+def test_long_unbroken_text_wraps_instead_of_widening_the_page(page, site):
+    from campaign_worker.store.models import Draft
+
+    endless = "https://example.org/" + "x" * 3000 + " " + "Donaudampfschifffahrtsgesellschaftskapitän" * 40
+    with transaction(site.engine) as connection:
+        connection.execute(Draft.__table__.insert().values(
+            campaign="siegen", post_id=site.ids["p1"], audience="familien", channel="instagram", text=endless,
+            hashtags=[], status="draft", problems=[], created_at=utcnow(), updated_at=utcnow()))
+    _log_in(page, site, "viewer")
+    page.goto(f"{site.base_url}/drafts/1")
+    assert "x" * 50 in page.locator("pre.draft-text").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

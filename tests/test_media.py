@@ -457,3 +457,14 @@ def test_fetch_then_store_end_to_end(store):
     result = store.store_bytes(fetch_bytes(requests.Session(), CDN, store.limits))
 
     assert result.ok and result.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_a_dot_is_refused_and_a_panorama_is_kept_without_a_hash(store):
+    dot = store.store_bytes(encode(Image.new("RGB", (1, 1), (40, 90, 160)), "PNG"))
+    assert dot.status == "rejected" and dot.reject_code == "too_small" and "1×1" in dot.reject_reason
+    strip = store.store_bytes(encode(scene(7, (6400, 32))))
+    assert strip.status == "ok" and strip.phash is None  # stored and shown, never called anyone's duplicate
+    again = store.store_bytes(encode(scene(7, (6400, 32))))
+    assert again.phash is None
+    photo = store.store_bytes(encode(scene(8, (1080, 566))))  # Instagram's widest format still gets one
+    assert photo.status == "ok" and photo.phash is not None

@@ -77,6 +77,8 @@ def collect_cmd(
     for result in summary.sources:
         if result.status != "ok" or result.problems:
             console.print(f"{result.key} [{result.status}]: {result.message}", markup=False, highlight=False)
+        if result.notes():
+            console.print(f"{result.key} – beim Einlesen bereinigt: " + ", ".join(result.notes()), markup=False, highlight=False)
     counts = summary.as_counts()
     console.print(f"{counts['posts_new']} neue Beiträge / new posts, {counts['requests']} Anfragen / requests, "
                   f"{counts['failures']} Fehler / failures")

@@ -34,6 +34,9 @@ def print_import(campaign: str, summary) -> None:
         f"{campaign}: {summary.posts_new} neue Beiträge, {summary.posts_seen} schon bekannt, "
         f"{summary.media_ok} Bilder gespeichert, {summary.media_rejected} abgelehnt, {summary.media_failed} fehlgeschlagen"
     )
+    notes = summary.notes("de")
+    if notes:
+        console.print("  beim Einlesen bereinigt: " + ", ".join(notes), markup=False)
     for problem in summary.problems[:20]:
         err_console.print(f"  ! {problem}", markup=False)
     if len(summary.problems) > 20:

@@ -72,7 +72,8 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path) -> None:
     c = ws.campaign(slug)
     moderator = Moderator(c, ws.home)
     try:
-        lines = input_file.read_text(encoding="utf-8").splitlines()
+        # JSON Lines ends records at "\n" only; U+2028 and friends may stand inside strings.
+        lines = input_file.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{input_file}: nicht lesbar / cannot read: {exc}") from None
     for number, line in enumerate(lines, 1):

@@ -12,7 +12,9 @@ than dhash: on textured photos both shrug off re-compression, rescaling and smal
 changes equally well, but phash sets its bits against the median of its DCT coefficients, so
 about half are always set, while dhash (neighbour gradients) gives nearly identical hashes to
 any two plain or gradient pictures (sky, a coloured wall) and would call unrelated posts
-duplicates. For moderation a false "duplicate" does more harm than a missed one.
+duplicates. For moderation a false "duplicate" does more harm than a missed one. For the same
+reason pictures under 32 pixels a side are refused, and panoramas beyond 4:1 get no hash: a
+1×1 dot and a 200:1 strip hash within two bits of each other.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
     ),
     "not_an_image": ("Keine Bilddatei", "Not an image file"),
     "truncated": ("Bilddatei ist beschädigt oder unvollständig", "Image file is damaged or incomplete"),
+    "too_small": ("Bild zu klein ({pixels}, mindestens {limit} Pixel je Seite)",
+                  "Image too small ({pixels}, at least {limit} pixels per side)"),
 }
 
 
@@ -56,6 +60,8 @@ class MediaLimits:
     max_pixels: int = 40_000_000  # checked from the header, before pixels are allocated
     allowed_formats: frozenset[str] = frozenset({"JPEG", "PNG", "WEBP", "GIF"})  # GIF: first frame
     max_dimension: int = 2048  # longest side of the stored copy; larger pictures are scaled down
+    min_side: int = 32  # shorter pictures show nothing a person or the perceptual hash (32×32) could use
+    max_hash_aspect: float = 4.0  # beyond 4:1 the hash squeezes a panorama into stripes: stored, not hashed
     thumb_size: int = 480  # longest side of the thumbnail
     jpeg_quality: int = 88
     thumb_quality: int = 80
@@ -64,7 +70,7 @@ class MediaLimits:
     total_timeout: float = 60.0  # seconds for a whole download, against slow trickles
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_dimension", "thumb_size"):
+        for name in ("max_bytes", "max_pixels", "max_dimension", "thumb_size", "min_side", "max_hash_aspect"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"MediaLimits.{name} must be positive")
         for name in ("jpeg_quality", "thumb_quality"):
@@ -186,6 +192,8 @@ def _open_limited(data: bytes, limits: MediaLimits) -> Image.Image:
         raise ImageRejected("not_an_image", mime=mime)
     if width * height > limits.max_pixels:
         raise _bomb(limits, mime=mime, width=width, height=height)
+    if min(width, height) < limits.min_side:
+        raise ImageRejected("too_small", mime=mime, width=width, height=height, pixels=f"{width}×{height}", limit=limits.min_side)
     return im
 
 
@@ -251,13 +259,18 @@ def phash_of_jpeg(jpeg: bytes) -> str:
         return str(imagehash.phash(im))
 
 
+def hashable(width: int, height: int, limits: MediaLimits) -> bool:
+    """Whether a picture of this size gets a perceptual hash (not too elongated to compare)."""
+    return min(width, height) > 0 and max(width, height) / min(width, height) <= limits.max_hash_aspect
+
+
 @dataclass(frozen=True)
 class Rendered:
     picture: bytes
     thumb: bytes
     width: int
     height: int
-    phash: str
+    phash: str | None  # None for extreme aspect ratios (`MediaLimits.max_hash_aspect`)
 
 
 def render(data: bytes, limits: MediaLimits) -> Rendered:
@@ -279,4 +292,4 @@ def render(data: bytes, limits: MediaLimits) -> Rendered:
         raise _bomb(limits, pillow_error=exc) from None
     except Exception as exc:  # Pillow reports damaged data as OSError, SyntaxError, ValueError, struct.error, …
         raise ImageRejected("truncated", cause=f"{type(exc).__name__}: {exc}"[:200]) from None
-    return Rendered(picture, thumb, im.width, im.height, phash_of_jpeg(thumb))
+    return Rendered(picture, thumb, im.width, im.height, phash_of_jpeg(thumb) if hashable(im.width, im.height, limits) else None)

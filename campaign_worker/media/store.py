@@ -34,7 +34,7 @@ from PIL import Image
 
 from campaign_worker.files import remove_leftovers, write_atomic
 from campaign_worker.media.download import MediaFetchError
-from campaign_worker.media.images import JPEG_MIME, ImageRejected, MediaLimits, human_size, phash_of_jpeg, render
+from campaign_worker.media.images import JPEG_MIME, ImageRejected, MediaLimits, hashable, human_size, phash_of_jpeg, render
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class MediaStore:
         try:
             with Image.open(picture, formats=("JPEG",)) as im:
                 width, height = im.size
-            phash = phash_of_jpeg(thumb.read_bytes())
+            phash = phash_of_jpeg(thumb.read_bytes()) if hashable(width, height, self.limits) else None
             size = picture.stat().st_size
         except (OSError, ValueError, SyntaxError):
             return None  # damaged on disk: render again and overwrite

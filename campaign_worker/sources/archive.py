@@ -52,7 +52,6 @@ EARLIEST_TIMESTAMP = 1_262_304_000  # 2010-01-01, Instagram's launch year
 LATEST_TIMESTAMP = 4_102_444_800  # 2100-01-01
 
 _SHORTCODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 _OWNER_ID_RE = re.compile(r"^[0-9]{1,30}$")
 _URL_RE = re.compile(r"^https://[^\s\x00-\x1f\x7f]+$")
 
@@ -84,6 +83,7 @@ class ArchiveReadResult:
     posts: list[ParsedPost] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    duplicates: int = 0  # files holding a post (shortcode) that an earlier file already held
 
 
 class OfflineContext(InstaloaderContext):
@@ -122,6 +122,7 @@ def read_archive(folder: Path | str) -> ArchiveReadResult:
                 result.problems.append(f"{name}: {reason}")
                 continue
             if post.external_id in seen:
+                result.duplicates += 1
                 result.skipped.append(
                     f"{name}: derselbe Beitrag wie {seen[post.external_id]} / same post as {seen[post.external_id]}"
                 )
@@ -160,6 +161,7 @@ def import_archive(ws: Workspace, campaign_slug: str, folder: Path, *, source_id
     result = read_archive(folder)
     counts = import_posts(ws, campaign_slug, source_id, result.posts, should_stop=should_stop, on_progress=on_progress)
     counts.problems[:0] = list(result.problems)
+    counts.duplicates += result.duplicates
     return counts
 
 
@@ -428,8 +430,9 @@ def _find_image(folder: Path, image_stem: str, names: set[str]) -> tuple[Path | 
 
 
 def _owner_username(node: dict[str, Any]) -> str | None:
+    """The stored name as it is: `make_post` decides whether it is usable and reports it if not."""
     for username in (_dig(node, "owner", "username"), _dig(node, "iphone_struct", "user", "username")):
-        if isinstance(username, str) and _USERNAME_RE.match(username):
+        if isinstance(username, str) and username:
             return username
     return None
 

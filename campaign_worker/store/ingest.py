@@ -2,22 +2,32 @@
 
 A post is stored once per platform (`platform`, `external_id`) and joins each campaign once;
 re-importing the same posts changes nothing. Media rows are linked when their bytes are stored.
+One post the database refuses never costs the batch: the batch is stored again post by post,
+the refused one is counted as failed with its reason and the others are kept.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from campaign_worker.store.db import insert_ignore, transaction
 from campaign_worker.store.models import campaign_post_table, media_table, post_media_table, post_table
 from campaign_worker.timeutil import utcnow
-from campaign_worker.post import ParsedPost
+from campaign_worker.post import CHANGE_LABELS, ParsedPost
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
+# What a post's own values can make a database refuse. OperationalError (locked, disk full,
+# connection lost) concerns the whole batch and is raised, not blamed on a post.
+_POST_ERRORS = (SQLAlchemyError, UnicodeError, ValueError, TypeError, OverflowError)
 
 
 @dataclass(kw_only=True)
@@ -28,17 +38,30 @@ class PostCounts:
 
     posts_new: int = 0
     posts_seen: int = 0
+    posts_failed: int = 0  # refused by the database; each has its reason in `problems`
+    duplicates: int = 0  # the same post (platform and id) more than once in what was delivered
     joined_campaign: int = 0
     media_ok: int = 0
     media_rejected: int = 0
     media_failed: int = 0
+    changes: Counter[str] = field(default_factory=Counter)  # cleaning changes of new posts, see `post.CHANGE_LABELS`
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: PostCounts) -> None:
         """Count another store (of the same run) into this one."""
-        for name in ("posts_new", "posts_seen", "joined_campaign", "media_ok", "media_rejected", "media_failed"):
+        for name in ("posts_new", "posts_seen", "posts_failed", "duplicates", "joined_campaign", "media_ok",
+                     "media_rejected", "media_failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.changes.update(other.changes)
         self.problems.extend(other.problems)
+
+    def notes(self, language: str = "de") -> list[str]:
+        """What the import changed or left out, one phrase per kind: „gekürzte Beschreibungen: 3“."""
+        index = 0 if language == "de" else 1
+        counted = [(CHANGE_LABELS[code][index], n) for code, n in sorted(self.changes.items()) if code in CHANGE_LABELS]
+        counted.append((("doppelte Shortcodes (übersprungen)", "duplicate shortcodes (skipped)")[index], self.duplicates))
+        counted.append((("nicht speicherbare Beiträge", "posts that could not be stored")[index], self.posts_failed))
+        return [f"{label}: {n}" for label, n in counted if n]
 
 
 @dataclass(kw_only=True)
@@ -68,6 +91,7 @@ def post_row(post: ParsedPost, source_id: str | None, now=None) -> dict:
         "like_count": post.like_count,
         "comment_count": post.comment_count,
         "raw": post.raw,
+        "sanitised": list(post.changes),
         "collected_at": now or utcnow(),
     }
 
@@ -91,6 +115,7 @@ def existing_ids(connection: Connection, keys: Sequence[tuple[str, str]]) -> dic
 def store_batch(connection: Connection, campaign: str, source_id: str | None, posts: Sequence[ParsedPost]) -> IngestResult:
     """Store one batch inside the caller's transaction."""
     unique = list({(p.platform, p.external_id): p for p in posts}.values())
+    duplicates = len(posts) - len(unique)
     keys = [(p.platform, p.external_id) for p in unique]
     before = existing_ids(connection, keys)
     now = utcnow()
@@ -147,25 +172,57 @@ def store_batch(connection: Connection, campaign: str, source_id: str | None, po
     return IngestResult(
         posts_new=len(ids) - len(before),
         posts_seen=len(before),
+        duplicates=duplicates,
         joined_campaign=len(joining),
+        changes=Counter(change for p in unique if (p.platform, p.external_id) not in before for change in set(p.changes)),
         post_ids={f"{p}:{e}": i for (p, e), i in ids.items()},
     )
 
 
 def store_posts(engine: Engine, campaign: str, source_id: str | None, posts: Iterable[ParsedPost], batch: int = BATCH) -> IngestResult:
-    """Store posts in batches, one transaction each; safe to repeat after a crash."""
+    """Store posts in batches, one transaction each; safe to repeat after a crash.
+
+    A batch the database refuses is stored again one post per transaction: the posts it
+    refuses then are counted in `posts_failed` with their reason in `problems`, all others land.
+    Only errors of the database itself (locked, full, gone) end the run.
+    """
     total = IngestResult()
     pending: list[ParsedPost] = []
     for post in posts:
         pending.append(post)
         if len(pending) >= batch:
-            with transaction(engine) as connection:
-                total.add(store_batch(connection, campaign, source_id, pending))
+            _store_isolated(engine, campaign, source_id, pending, total)
             pending = []
     if pending:
-        with transaction(engine) as connection:
-            total.add(store_batch(connection, campaign, source_id, pending))
+        _store_isolated(engine, campaign, source_id, pending, total)
     return total
+
+
+def _store_isolated(engine: Engine, campaign: str, source_id: str | None, posts: list[ParsedPost], total: IngestResult) -> None:
+    try:
+        with transaction(engine) as connection:
+            total.add(store_batch(connection, campaign, source_id, posts))
+        return
+    except OperationalError:
+        raise
+    except _POST_ERRORS as exc:
+        if len(posts) == 1:
+            reason = _reason(exc)
+            total.posts_failed += 1
+            total.problems.append(f"Beitrag {posts[0].key} nicht gespeichert / post not stored: {reason}")
+            log.warning("post %s not stored: %s", posts[0].key, reason)
+            return
+    unique = list({(p.platform, p.external_id): p for p in posts}.values())
+    total.duplicates += len(posts) - len(unique)
+    for post in unique:
+        _store_isolated(engine, campaign, source_id, [post], total)
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words, one line, without the statement and its parameters."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return f"{type(original).__name__}: {text}"[:300]
 
 
 def missing_media(connection: Connection, post_ids: Iterable[int]) -> list[dict]:

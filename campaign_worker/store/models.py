@@ -3,10 +3,10 @@
 Flow: `Post` (+ `PostMedia` → `Media`) is collected once per platform; `CampaignPost` is its
 membership in a campaign with a moderation state; `ModerationEvent` is the append-only audit
 trail of every state change; `Draft` and `Digest` (+ `DigestDelivery` per recipient) are what
-the campaign produces. `JobRun`, `SchedulerLock`, `JobAlert`, `SourceState`, `AuthorName` and
-`User` serve operations and the web UI. `SuppressedAuthor`, `Erasure` and `RetentionRun` are
-the privacy records: who must not be collected again (as a keyed hash), erasures in progress
-and done, and what retention removed (counts only).
+the campaign produces. `JobRun`, `SchedulerLock`, `JobAlert`, `SourceState`, `AuthorName`,
+`User` and `WebSession` serve operations and the web UI. `SuppressedAuthor`, `Erasure` and
+`RetentionRun` are the privacy records: who must not be collected again (as a keyed hash),
+erasures in progress and done, and what retention removed (counts only).
 
 Every table lives here, so the Alembic environment sees them all by importing this module.
 Queries written in SQLAlchemy Core use the table objects at the end (`post_table`, …), one
@@ -75,6 +75,8 @@ class Post(SQLModel, table=True):
     like_count: int | None = None
     comment_count: int | None = None
     raw: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What cleaning changed on the way in (`post.CHANGE_LABELS` codes; migration 0007).
+    sanitised: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     collected_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -338,6 +340,16 @@ class RetentionRun(SQLModel, table=True):
     counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     plan: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # ids while it runs, then empty
     finished_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (migration 0007). The cookie carries a random token; only its
+    SHA-256 is stored. Deleting the row ends the session: logout, password change, removal."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False))
 
 
 # The Core table objects, for queries written in SQLAlchemy Core. Import them under a local
@@ -359,3 +371,4 @@ suppressed_author_table = SuppressedAuthor.__table__
 erasure_table = Erasure.__table__
 retention_run_table = RetentionRun.__table__
 author_name_table = AuthorName.__table__
+web_session_table = WebSession.__table__

@@ -5,7 +5,7 @@ Reading needs a session; changing needs the moderator role and the `X-CSRF-Token
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -16,7 +16,7 @@ from campaign_worker.web.users import Account
 from campaign_worker.web.auth import ApiGuard
 from campaign_worker.web.queueview import FilterError, entry_json, load_page, parse_query
 from campaign_worker.web.reading import reading
-from campaign_worker.web.rendering import request_language, workspace_of
+from campaign_worker.web.rendering import MAX_ID, RowId, request_language, workspace_of
 
 router = APIRouter(prefix="/api", tags=["queue"])
 reader = ApiGuard("viewer")
@@ -25,16 +25,19 @@ changer = ApiGuard("moderator", changes=True)
 ACTION_STATES = {"approve": "approved", "reject": "rejected", "later": "later", "pending": "pending"}
 
 
+PostId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class DecideRequest(BaseModel):
     campaign: str = Field(max_length=64)
-    post_ids: list[int] = Field(min_length=1, max_length=500)
+    post_ids: list[PostId] = Field(min_length=1, max_length=500)
     action: Literal["approve", "reject", "later", "pending"]
     reason: str | None = Field(default=None, max_length=500)
 
 
 class UndoRequest(BaseModel):
     campaign: str = Field(max_length=64)
-    post_id: int
+    post_id: PostId
 
 
 class ChangeOut(BaseModel):
@@ -136,7 +139,7 @@ def undo(request: Request, body: UndoRequest, account: Account = Depends(changer
 
 
 @router.get("/queue/{campaign}/{post_id}/history", summary="The audit trail of one post")
-def post_history(request: Request, campaign: str, post_id: int, account: Account = Depends(reader)) -> list[dict]:
+def post_history(request: Request, campaign: str, post_id: RowId, account: Account = Depends(reader)) -> list[dict]:
     with reading(workspace_of(request).engine) as connection:
         events = queue.history(connection, _campaign(request, campaign), post_id)
     return [{**e, "at": e["at"].isoformat() if e.get("at") else None} for e in events]

@@ -25,11 +25,11 @@ from campaign_worker.workspace import Workspace
 from campaign_worker.web import api, pages, wall
 from campaign_worker.web.auth import LoginRequired, LoginThrottle
 from campaign_worker.web.queueview import CountsCache
+from campaign_worker.web.sessions import LIFETIME as SESSION_LIFETIME
 from campaign_worker.web.rendering import Renderer, render
 
 SECRET_ENV = "CAMPAIGN_WORKER_WEB_SECRET"
 SESSION_COOKIE = "cw_session"
-SESSION_MAX_AGE = 12 * 3600
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 CONTENT_SECURITY_POLICY = (
@@ -123,7 +123,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
         Sessions,
         secret_key=session_secret(workspace.home, secret),
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=secure_cookies,
     )
@@ -156,6 +156,9 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            # An id that is no id (0, negative, beyond 2⁶³, not a number) names nothing.
+            raise StarletteHTTPException(404)
         if _is_api(request):
             return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
         fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())

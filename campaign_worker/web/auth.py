@@ -1,14 +1,14 @@
 """Who is asking, and may they: sessions, roles, CSRF tokens and login throttling.
 
-The session lives in a signed, HttpOnly, SameSite=Lax cookie (Starlette's itsdangerous
-session). It holds the user id, a fingerprint of the password hash (changing or removing an
-account ends its sessions) and the CSRF token that every state-changing request must echo:
-as the form field `csrf_token`, or as the `X-CSRF-Token` header for the JSON API.
+The browser keeps a signed, HttpOnly, SameSite=Lax cookie (Starlette's itsdangerous session)
+holding a session token, the CSRF token that every state-changing request must echo (as the
+form field `csrf_token`, or as the `X-CSRF-Token` header for the JSON API) and the language.
+The session itself lives in the database (`web.sessions`): logout, a password change or the
+removal of the account end it there, so an old copy of the cookie opens nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import time
@@ -16,6 +16,7 @@ from collections import defaultdict, deque
 
 from fastapi import Form, Header, HTTPException, Request
 
+from campaign_worker.web.sessions import end_session, open_session, session_user
 from campaign_worker.web.users import Account, stored_account
 
 CSRF_FIELD = "csrf_token"
@@ -24,10 +25,6 @@ CSRF_HEADER = "X-CSRF-Token"
 
 class LoginRequired(Exception):
     """A page needs a signed-in user; answered with a redirect to the login page."""
-
-
-def password_fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def csrf_token(request: Request) -> str:
@@ -43,11 +40,18 @@ def check_csrf(request: Request, supplied: str | None) -> None:
         raise HTTPException(403, detail="csrf")
 
 
-def start_session(request: Request, account: Account, password_hash: str) -> None:
-    """Sign in: a fresh session (new CSRF token) so nothing from before the login carries over."""
+def start_session(request: Request, account: Account) -> None:
+    """Sign in: a fresh session (new token, new CSRF token) so nothing from before the login carries over."""
+    finish_session(request)
+    token = open_session(request.app.state.workspace.engine, account.id)
+    request.session.update(sid=token, csrf=secrets.token_urlsafe(32))
+
+
+def finish_session(request: Request) -> None:
+    """Sign out: the session ends in the database, the cookie keeps only the language."""
+    end_session(request.app.state.workspace.engine, request.session.get("sid"))
     language = request.session.get("lang")
     request.session.clear()
-    request.session.update(uid=account.id, pw=password_fingerprint(password_hash), csrf=secrets.token_urlsafe(32))
     if language:
         request.session["lang"] = language
 
@@ -56,13 +60,13 @@ def current_account(request: Request) -> Account | None:
     if hasattr(request.state, "account"):
         return request.state.account
     account = None
-    uid = request.session.get("uid")
-    if isinstance(uid, int):
-        stored = stored_account(request.app.state.workspace.engine, uid)
-        if stored is not None and stored[0].active and request.session.get("pw") == password_fingerprint(stored[1]):
-            account = stored[0]
-        else:
-            request.session.pop("uid", None)
+    engine = request.app.state.workspace.engine
+    user_id = session_user(engine, request.session.get("sid"))
+    stored = stored_account(engine, user_id) if user_id is not None else None
+    if stored is not None and stored[0].active:
+        account = stored[0]
+    else:
+        request.session.pop("sid", None)
     request.state.account = account
     return account
 

@@ -14,13 +14,13 @@ from campaign_worker.scheduler.ledger import latest_run_rows, recent_run_rows
 from campaign_worker.sources.status import source_state_rows
 from campaign_worker.store.db import transaction
 from campaign_worker.timeutil import utcnow
-from campaign_worker.web.users import Account, authenticate, stored_account
-from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, start_session
+from campaign_worker.web.users import Account, authenticate
+from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, finish_session, start_session
 from campaign_worker.web.i18n import LANGUAGES
 from campaign_worker.web.queueview import FilterError, caption_html, load_entry, load_page, parse_query
 from campaign_worker.web.reading import reading
 from campaign_worker.web.wall import snippet as wall_snippet
-from campaign_worker.web.rendering import flash, local_path, render, request_language, translator, workspace_of
+from campaign_worker.web.rendering import MAX_ID, RowId, flash, local_path, render, request_language, translator, workspace_of
 from campaign_worker.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -68,18 +68,14 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         return render(request, "web/login.html", {"next": local_path(next), "error": _("Unknown user name or wrong password."),
                                                    "username": name}, status=401)
     throttle.succeeded(name, address)
-    password_hash = stored_account(workspace_of(request).engine, account.id)[1]
-    start_session(request, account, password_hash)
+    start_session(request, account)
     return RedirectResponse(local_path(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")):
     check_csrf(request, csrf_token)
-    language = request.session.get("lang")
-    request.session.clear()
-    if language:
-        request.session["lang"] = language
+    finish_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -141,6 +137,8 @@ def queue_action(request: Request, account: Account = Depends(moderator_form), c
     _ = translator(request)
     if campaign not in ws.campaigns:
         raise HTTPException(400, detail=_("Unknown campaign."))
+    if any(not 1 <= post_id <= MAX_ID for post_id in post_ids):
+        raise HTTPException(404)
     if not post_ids:
         flash(request, _("Nothing selected."))
         return RedirectResponse(local_path(back), status_code=303)
@@ -161,7 +159,7 @@ def queue_action(request: Request, account: Account = Depends(moderator_form), c
 
 
 @router.get("/posts/{campaign}/{post_id}")
-def post_page(request: Request, campaign: str, post_id: int, account: Account = Depends(viewer)):
+def post_page(request: Request, campaign: str, post_id: RowId, account: Account = Depends(viewer)):
     ws = workspace_of(request)
     if campaign not in ws.campaigns:
         raise HTTPException(404)
@@ -212,7 +210,7 @@ def _draft(request: Request, draft_id: int) -> dict:
 
 
 @router.get("/drafts/{draft_id}")
-def draft_page(request: Request, draft_id: int, account: Account = Depends(viewer)):
+def draft_page(request: Request, draft_id: RowId, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
     with reading(workspace_of(request).engine) as connection:
         source = drafts.draft_source(connection, draft["post_id"])
@@ -221,7 +219,7 @@ def draft_page(request: Request, draft_id: int, account: Account = Depends(viewe
 
 
 @router.post("/drafts/{draft_id}")
-def draft_save(request: Request, draft_id: int, account: Account = Depends(moderator_form), text: str = Form(...)):
+def draft_save(request: Request, draft_id: RowId, account: Account = Depends(moderator_form), text: str = Form(...)):
     _ = translator(request)
     _draft(request, draft_id)
     text = text.replace("\r\n", "\n").strip()
@@ -234,7 +232,7 @@ def draft_save(request: Request, draft_id: int, account: Account = Depends(moder
 
 
 @router.post("/drafts/{draft_id}/status")
-def draft_status(request: Request, draft_id: int, account: Account = Depends(moderator_form), status: str = Form(...)):
+def draft_status(request: Request, draft_id: RowId, account: Account = Depends(moderator_form), status: str = Form(...)):
     _ = translator(request)
     if status not in DRAFT_STATUSES:
         raise HTTPException(400, detail=_("Unknown status."))
@@ -278,7 +276,7 @@ def digest_file(request: Request, digest: dict) -> Path | None:
 
 
 @router.get("/digests/{digest_id}")
-def digest_page(request: Request, digest_id: int, account: Account = Depends(viewer)):
+def digest_page(request: Request, digest_id: RowId, account: Account = Depends(viewer)):
     digest = _digest(request, digest_id)
     ws = workspace_of(request)
     campaign = ws.campaigns.get(digest["campaign"])
@@ -295,7 +293,7 @@ DIGEST_POLICY = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-in
 
 
 @router.get("/digests/{digest_id}/html")
-def digest_html(request: Request, digest_id: int, account: Account = Depends(viewer)):
+def digest_html(request: Request, digest_id: RowId, account: Account = Depends(viewer)):
     path = digest_file(request, _digest(request, digest_id))
     if path is None:
         raise HTTPException(404)

@@ -23,6 +23,7 @@ from campaign_worker.errors import CampaignWorkerError
 
 PAGE_SIZE = 30
 MAX_PAGE_SIZE = 200
+MAX_POST_ID = 2**63 - 1
 # On escaped text: a '#' right after '&' belongs to an entity such as &#39;, not a hashtag.
 _TAG_IN_ESCAPED = re.compile(r"(?<![&\w#])#(\w{1,100})", re.UNICODE)
 _SAFE_LINK = re.compile(r"^https://[^\s\"'<>]+$")
@@ -102,7 +103,10 @@ def decode_after(token: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         stamp, post_id = token.split("~", 1)
-        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc), int(post_id)
+        position = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc), int(post_id)
+        if not 0 <= position[1] <= MAX_POST_ID:
+            raise ValueError("post id out of range")
+        return position
     except ValueError:
         raise FilterError(f"after: {token[:60]!r}") from None
 

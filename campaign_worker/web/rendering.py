@@ -9,9 +9,10 @@ them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
@@ -22,6 +23,10 @@ from campaign_worker.timeutil import as_utc
 from campaign_worker.web.auth import CSRF_FIELD, csrf_token, current_account
 from campaign_worker.web.i18n import LANGUAGES, format_day, format_number, format_time, gettext_for, pick_language, translations
 from campaign_worker.workspace import Workspace
+
+MAX_ID = 2**63 - 1  # the largest row id any database stores; larger ids name nothing
+# A row id in a URL path: anything else (0, negative, too large, not a number) answers 404.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 class Renderer:
     """One Jinja2 environment per language, with German/English gettext and Babel filters."""

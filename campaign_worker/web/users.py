@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from campaign_worker.store.db import reading, transaction
 from campaign_worker.store.models import user_table
+from campaign_worker.web.sessions import end_user_sessions
 from campaign_worker.timeutil import utcnow
 from campaign_worker.errors import CampaignWorkerError
 
@@ -111,9 +112,11 @@ def set_password(engine: Engine, username: str, password: str) -> None:
     name = normalise_username(username)
     hashed = hash_password(password)
     with transaction(engine) as connection:
-        result = connection.execute(update(user_table).where(user_table.c.username == name).values(password_hash=hashed))
-        if result.rowcount == 0:
+        row = connection.execute(select(user_table.c.id).where(user_table.c.username == name)).first()
+        if row is None:
             raise AccountError(f"unbekannter Benutzer / unknown user {name!r}")
+        connection.execute(update(user_table).where(user_table.c.id == row.id).values(password_hash=hashed))
+        end_user_sessions(connection, row.id)  # whoever knew the old password is signed out
 
 
 def set_role(engine: Engine, username: str, role: str) -> None:
@@ -136,6 +139,7 @@ def remove_user(engine: Engine, username: str) -> None:
             ).scalar_one()
             if admins <= 1:
                 raise AccountError("Der letzte Admin kann nicht entfernt werden / cannot remove the last admin")
+        end_user_sessions(connection, row.id)
         connection.execute(delete(user_table).where(user_table.c.username == name))
 
 
@@ -158,7 +162,7 @@ def authenticate(engine: Engine, username: str, password: str) -> Account | None
 
 
 def stored_account(engine: Engine, user_id: int) -> tuple[Account, str] | None:
-    """The account with this id and its password hash (sessions carry a fingerprint of it), or None."""
+    """The account with this id and its password hash, or None."""
     with reading(engine) as connection:
         row = connection.execute(select(user_table).where(user_table.c.id == user_id)).first()
     return (_account(row), row.password_hash) if row is not None else None

@@ -1,13 +1,13 @@
 """digest: one delivery row per recipient and week (sent once, failures retried)
 
 Revision ID: 0009_digest
-Revises: 0005_collection
+Revises: 0007_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_digest"
-down_revision = "0005_collection"
+down_revision = "0007_sessions"
 branch_labels = None
 depends_on = None
 
