@@ -163,3 +163,12 @@ def test_dry_run_keeps_line_separators_inside_strings(sqlite_workspace, tmp_path
     home = str(sqlite_workspace.home.root)
     assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 0
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.split("\n") if line] == ["a", "b"]
+
+
+def test_post_numbers_beyond_any_stored_id_are_not_found_not_a_traceback(sqlite_workspace, capsys):
+    home = str(sqlite_workspace.home.root)
+    campaign = next(iter(sqlite_workspace.campaigns))
+    for ref in ("99999999999999999999999", str(2**63), "0"):
+        for command in (["queue", "show", ref], ["queue", "approve", ref], ["moderate", "--explain", ref]):
+            assert main(["--home", home, *command, "--campaign", campaign]) == 2, command
+            assert "nicht gefunden / " in capsys.readouterr().err.replace("(Nummer, Shortcode oder plattform:id) ", "")

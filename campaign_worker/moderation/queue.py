@@ -268,8 +268,11 @@ def _escape_like(text: str) -> str:
 
 def find_post_id(connection: Connection, ref: str) -> int:
     """A post given as its number, `platform:id` or a bare shortcode (as people type it)."""
-    if ref.isdigit():
-        return int(ref)
+    if ref.isascii() and ref.isdigit():
+        number = int(ref)
+        if not 0 < number < 2**63:  # no stored id is that large: say so instead of overflowing the database
+            raise QueueError(f"Beitrag {ref!r} nicht gefunden (Nummer, Shortcode oder plattform:id) / post not found")
+        return number
     platform, _, external = ref.rpartition(":")
     query = select(Post.id).where(Post.external_id == external)
     if platform:
