@@ -304,3 +304,19 @@ def test_export_into_an_unwritable_place_says_so(stadt, tmp_path, monkeypatch, c
     assert main(["--home", str(stadt.home.root), "wall", "export", str(blocker / "site")]) == 2
     captured = capsys.readouterr()
     assert "nicht beschreibbar / cannot write" in captured.out + captured.err
+
+
+def test_an_erasure_rewrites_earlier_static_exports_without_the_person(stadt, tmp_path, monkeypatch, capsys):
+    from campaign_worker.privacy.erase import erase_author
+
+    target = tmp_path / "site"
+    _database(monkeypatch, stadt)
+    assert main(["--home", str(stadt.home.root), "wall", "export", str(target), "--campaign", "stadt"]) == 0
+    site = target / "stadt"
+    assert "anna.fremd" in (site / "index.html").read_text()
+    erase_author(stadt, "anna.fremd")
+    for path in site.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".atom"):
+            assert "anna.fremd" not in path.read_text(), path
+    assert _shown((site / "index.html").read_text()) == {"w0", "w1", "w3"}
+    assert len(list((site / "media").glob("*.jpg"))) == 6

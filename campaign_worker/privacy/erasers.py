@@ -68,3 +68,7 @@ def run_erasers(ws: Workspace, removal: Removal, when: When) -> dict[str, int]:
 
 def run_exporters(ws: Workspace, post_ids: list[int]) -> dict[str, Any]:
     return {name: resolve(target)(ws, post_ids) for name, target in sorted(EXPORTERS.items())}
+
+
+# Static wall exports in the campaign's web space are written again without the removed posts.
+register_eraser("wall_exports", "campaign_worker.publish.wall:refresh_exports", when="after")

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 
 from campaign_worker.config.campaigns import USERNAME_RE, Audience, Campaign
 from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.files import write_atomic
 from campaign_worker.moderation.queue import _json_array_contains
 from campaign_worker.publish.templating import make_environment
 from campaign_worker.store.db import reading
@@ -45,6 +46,7 @@ from campaign_worker.timeutil import as_utc
 
 if TYPE_CHECKING:
     from campaign_worker.media.store import MediaStore
+    from campaign_worker.privacy.removal import Removal
     from campaign_worker.workspace import Workspace
 
 RIGHTS_CLEARED = "cleared"
@@ -548,6 +550,49 @@ def export_campaign(ws: Workspace, campaign: Campaign, target: Path, renderer: W
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+    _remember_export(ws, campaign, target)
+    return counts
+
+
+EXPORTS_FILE = "wall-exports.json"  # in data/: where each campaign's wall was exported, for erasure
+
+
+def _remember_export(ws: Workspace, campaign: Campaign, target: Path) -> None:
+    path = ws.home.data_dir / EXPORTS_FILE
+    known = recorded_exports(ws)
+    folders = known.setdefault(campaign.slug, [])
+    folder = str(Path(target).resolve())
+    if folder not in folders:
+        folders.append(folder)
+        write_atomic(path, json.dumps(known, indent=1, sort_keys=True), mode=0o600)
+
+
+def recorded_exports(ws: Workspace) -> dict[str, list[str]]:
+    """Campaign slug → folders its wall was exported to (as `wall export` wrote them)."""
+    path = ws.home.data_dir / EXPORTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): [str(f) for f in v] for k, v in data.items() if isinstance(v, list)}
+
+
+def refresh_exports(ws: Workspace, removal: Removal) -> dict[str, int]:
+    """Privacy eraser: export again every recorded static wall of the campaigns a removal touched.
+
+    Each export replaces the previous one whole, so the removed posts and pictures are gone from
+    the campaign's own web space folder too (what was already copied elsewhere is not ours).
+    """
+    touched = {slug for slug, _post in removal.memberships}
+    counts = {"exports": 0}
+    for slug, folders in recorded_exports(ws).items():
+        campaign = ws.campaigns.get(slug)
+        if campaign is None or slug not in touched:
+            continue
+        for folder in folders:
+            if (Path(folder) / slug).is_dir():
+                export_campaign(ws, campaign, Path(folder))
+                counts["exports"] += 1
     return counts
 
 
