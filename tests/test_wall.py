@@ -258,13 +258,13 @@ def test_wall_settings_are_checked(home):
     with pytest.raises(ConfigError, match=r"text #cccccc on background #ffffff has contrast 1\.6:1; WCAG AA needs 4\.5:1"):
         load_campaigns(home)
     wall_campaign(home, "everyone")
-    with pytest.raises(ConfigError, match="wall.policy"):
+    with pytest.raises(ConfigError, match=r"\[wall\] → `policy`"):
         load_campaigns(home)
     wall_campaign(home, "all", origins=("siegen.de",))
-    with pytest.raises(ConfigError, match="wall.embed_origins.0"):
+    with pytest.raises(ConfigError, match=r"\[wall\] → `embed_origins`"):
         load_campaigns(home)
     wall_campaign(home, "all", extra='logo = "../../etc/passwd.png"')
-    with pytest.raises(ConfigError, match="wall.logo"):
+    with pytest.raises(ConfigError, match=r"\[wall\] → `logo`"):
         load_campaigns(home)
 
 
