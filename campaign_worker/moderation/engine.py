@@ -169,7 +169,9 @@ class Moderator:
         model = None
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
-            decision = "reject" if prediction.probabilities[label] >= self.reject_at[label] else "review"
+            sure = prediction.probabilities[label] >= self.reject_at[label]
+            # "No relation to the campaign" is never claimed of a post that names its region or a theme.
+            decision = "reject" if sure and not (label == "offtopic" and signals.on_topic) else "review"
             words = self.model.predict(post.norm.text, signals.features()).evidence
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ out-of-fold predictions inside the same file (k-fold, seeded):
 - `approve_at`: P(genuine) from which a clean, on-topic post counts as confidently genuine;
   chosen so that at most `APPROVE_JUNK_SHARE` of the junk posts reach it;
 - `reject_at.<label>`: P(label) from which a post is rejected for that label (spam, profanity,
-  hate, offtopic); chosen above every genuine post's out-of-fold P(label), plus a margin.
+  hate, offtopic); chosen above every genuine post's out-of-fold P(label), plus a margin,
+  and never below `REJECT_FLOOR`.
 
 The same data and seed give the same file. The held-out half is never read here.
 """
@@ -32,6 +33,7 @@ FOLDS = 4
 C = 10.0
 APPROVE_JUNK_SHARE = 0.005  # of junk posts that may reach `approve_at` out of fold (target: 1 %)
 REJECT_MARGIN = 0.05  # added to the highest out-of-fold P(label) of a genuine post
+REJECT_FLOOR = 0.85  # never reject on the model alone below this probability
 
 
 def dev_path() -> Path:
@@ -92,7 +94,7 @@ def thresholds(probabilities: np.ndarray, y: np.ndarray) -> dict[str, float]:
     chosen = {"approve_at": round(max(approve_at, 0.5), 6)}
     for index, label in enumerate(LABELS[1:], 1):
         highest = float(probabilities[y == 0, index].max()) if (y == 0).any() else 0.5
-        chosen[f"reject_at.{label}"] = round(min(max(highest + REJECT_MARGIN, 0.5), 0.99), 6)
+        chosen[f"reject_at.{label}"] = round(min(max(highest + REJECT_MARGIN, REJECT_FLOOR), 0.99), 6)
     return chosen
 
 
