@@ -69,6 +69,9 @@ class TextModel:
         self.intercept = intercept.astype(np.float64)
         self.params = params
         self._vectorizer = vectorizer(int(params["n_features"]), tuple(params["ngrams"]))
+        self._analyze = self._vectorizer.build_analyzer()
+        self._n_features = int(params["n_features"])
+        self._column: dict[str, int] = {}
         self._index = {int(c): i for i, c in enumerate(columns)}
         # Dense lookup: hashed column → row of `weights` (or the zero row at the end).
         self._row = np.full(int(params["n_features"]), len(columns), dtype=np.int32)
@@ -94,10 +97,30 @@ class TextModel:
                             columns=columns, weights=self._weights[rows].astype(np.float32),
                             extra=self.extra.astype(np.float32), params=np.array(json.dumps(self.params)))
 
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The hashed columns of `text` and their l2-normalised counts, as the vectorizer makes them.
+
+        Same result as `HashingVectorizer.transform([text])`, without its per-call checks (which
+        cost five times the n-grams themselves); each n-gram's column is remembered.
+        """
+        counts: dict[int, int] = {}
+        column = self._column
+        for gram in self._analyze(text):
+            index = column.get(gram)
+            if index is None:
+                index = column[gram] = _hash_column(gram, self._n_features)
+                if len(column) > 500_000:
+                    column.clear()
+            counts[index] = counts.get(index, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return columns, values / np.sqrt(values @ values)
+
     def scores(self, text: str, extra: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw class scores, and the hashed columns with their values (for evidence)."""
-        x = self._vectorizer.transform([text])
-        columns, values = x.indices, x.data.astype(np.float64)
+        columns, values = self.features(text)
         scores = self.intercept + values @ self._weights[self._row[columns]] + np.asarray(extra) @ self.extra
         return scores, columns, values
 
@@ -115,11 +138,19 @@ class TextModel:
         weights = self._weights[:, label] - self._weights[:, 0] if label else self._weights[:, 0]
         scored = []
         for word in dict.fromkeys(_WORD_RE.findall(text)):
-            x = self._vectorizer.transform([f" {word} "])
-            contribution = float(x.data @ weights[self._row[x.indices]])
+            columns, values = self.features(f" {word} ")
+            contribution = float(values @ weights[self._row[columns]])
             scored.append((contribution, word))
         scored.sort(reverse=True)
         return tuple(word for contribution, word in scored[:top] if contribution > 0)
+
+
+def _hash_column(gram: str, n_features: int) -> int:
+    """The column scikit-learn's hashing gives `gram` (signed 32-bit murmurhash3, seed 0)."""
+    from sklearn.utils import murmurhash3_32
+
+    h = murmurhash3_32(gram, seed=0)
+    return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
 
 
 @lru_cache(maxsize=1)
