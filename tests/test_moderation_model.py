@@ -192,3 +192,14 @@ def test_holdout_report(home, capsys):
         print(f"\nholdout: {dict(decided)}")
     assert rejected and decided[("junk", "reject")] / rejected >= 0.9
     assert decided[("junk", "approve")] / sum(v for (kind, _), v in decided.items() if kind == "junk") <= 0.05
+
+
+def test_prediction_hashes_captions_exactly_as_training_did():
+    model = TextModel.load(MODEL_PATH)
+    for caption in ("Krönchen im Gegenlicht 👑 #MeinHerzTrägtKrone", "d u  I d i o t", "", "Ärztin in Bad Laasphe"):
+        text = normalize(caption).text
+        columns, values = model.features(text)
+        trained = model._vectorizer.transform([text])
+        ours, theirs = dict(zip(columns.tolist(), values.tolist())), dict(zip(trained.indices.tolist(), trained.data.tolist()))
+        assert ours.keys() == theirs.keys()
+        assert all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)
