@@ -1,13 +1,14 @@
-"""Moderation quality on the labelled corpus, and speed of the full rule pipeline.
+"""Moderation quality on the labelled halves, and speed of the full pipeline (rules + model).
 
-Quality: every line of `tests/data/moderation_corpus.jsonl` goes, in order, through
-`Moderator.evaluate` for the shipped Siegen campaign (plus two blocked accounts the corpus
-uses). A decision is right when it equals the line's `expected`.
-- reject precision: rejected posts that should be rejected / all rejected (target 0.97)
-- reject recall: rejected / all that should be rejected (target 0.85)
-- approve precision: approved posts that should be approved / all approved (target 0.97)
-It prints a confusion table per label, every disagreement, and every genuine post that was
-rejected (a rejection of a genuine post because of a blocklist word is a substring accident).
+Quality, per split of `tests/data/moderation/` (`dev`: the model was trained and the rules tuned
+on it, so its figures are optimistic; `holdout`: written apart from the code, only measured):
+every line goes through `Moderator.evaluate` of its campaign (the shipped files), with the
+vulgar policy `review` and `reject`, at the trust level `confident`.
+- reject precision: rejected junk / all rejected (target 0.97); genuine rejected (target 0);
+- reject recall: rejected junk / all junk (target 0.85), also per reject reason (label);
+- confident approvals: share of genuine posts approved (target ≥ 0.5) and of junk approved (≤ 0.01).
+The old small corpus `tests/data/moderation_corpus.jsonl` stays a regression set with its own
+`expected` decisions (Siegen campaign, trust level `partners`).
 
 Speed: 100,000 synthetic posts (corpus captions with random words, authors, times and picture
 hashes mixed in) through `Moderator.evaluate`, single-threaded, best of two passes (the machine
@@ -38,9 +39,12 @@ from figures import figure
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "data" / "moderation_corpus.jsonl"
+SPLITS = {name: REPO / "tests" / "data" / "moderation" / f"{name}.jsonl" for name in ("dev", "holdout")}
+JUNK = ("spam", "profanity", "hate", "offtopic")
 BLOCKED_IN_CORPUS = ["followers_fabrik", "troll_siegen"]
 SYNTHETIC_POSTS = 100_000
-TARGETS = {"reject_precision": 0.97, "reject_recall": 0.85, "approve_precision": 0.97}
+TARGETS = {"reject_precision": 0.97, "reject_recall": 0.85, "approve_precision": 0.97,
+           "genuine_approved": 0.5, "junk_approved": 0.01}
 
 
 def bench_home() -> Home:
@@ -57,7 +61,7 @@ def load_corpus(path: Path = CORPUS) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def candidate_from(row: dict) -> Candidate:
+def candidate_from(row: dict, posted_at: datetime | None = None) -> Candidate:
     hashtags = tuple(row.get("hashtags") or extract_hashtags(row["caption"]))
     image = row.get("image_hash")
     return Candidate(
@@ -65,9 +69,63 @@ def candidate_from(row: dict) -> Candidate:
         caption=row["caption"],
         author=row.get("author"),
         hashtags=hashtags,
-        posted_at=datetime.fromisoformat(row["posted_at"]).astimezone(timezone.utc),
+        posted_at=posted_at or datetime.fromisoformat(row["posted_at"]).astimezone(timezone.utc),
         image_hashes=(image,) if image else (),
     )
+
+
+def evaluate_split(rows: list[dict], home: Home, vulgar: str, level: str = "confident") -> list[tuple[dict, object]]:
+    """Each row through its campaign's moderator; posts spread over time so daily caps stay out of it."""
+    moderators = {}
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    results = []
+    for n, row in enumerate(rows):
+        slug = row["campaign"]
+        if slug not in moderators:
+            campaign = parse_campaign(REPO / "config" / "campaigns" / f"{slug}.toml")
+            settings = campaign.moderation.model_copy(update={"vulgar": vulgar})
+            moderators[slug] = Moderator(campaign.model_copy(update={"moderation": settings}), home, auto_approve=level)
+        results.append((row, moderators[slug].evaluate(candidate_from(row, start + timedelta(days=n)))))
+    return results
+
+
+def split_quality(results: list[tuple[dict, object]]) -> dict[str, float]:
+    def share(good: int, total: int) -> float:
+        return good / total if total else 1.0
+
+    pairs = [(row["label"], outcome.decision) for row, outcome in results]  # type: ignore[attr-defined]
+    rejected = [label for label, decision in pairs if decision == "reject"]
+    junk = [decision for label, decision in pairs if label != "genuine"]
+    genuine = [decision for label, decision in pairs if label == "genuine"]
+    figures = {
+        "reject_precision": share(sum(label != "genuine" for label in rejected), len(rejected)),
+        "reject_recall": share(junk.count("reject"), len(junk)),
+        "genuine_rejected": float(genuine.count("reject")),
+        "genuine_approved": share(genuine.count("approve"), len(genuine)),
+        "junk_approved": share(junk.count("approve"), len(junk)) if junk else 0.0,
+        "review_share": share(sum(d == "review" for _, d in pairs), len(pairs)),
+    }
+    for reason in JUNK:
+        of_reason = [decision for label, decision in pairs if label == reason]
+        figures[f"recall_{reason}"] = share(of_reason.count("reject"), len(of_reason))
+    return figures
+
+
+def print_split(name: str, vulgar: str, results: list[tuple[dict, object]], figures: dict[str, float], show: bool) -> None:
+    confusion: dict[str, Counter] = defaultdict(Counter)
+    for row, outcome in results:
+        confusion[row["label"]][outcome.decision] += 1  # type: ignore[attr-defined]
+    print(f"{name} (vulgar={vulgar}, auto_approve=confident): {len(results)} posts")
+    print(f"  {'label':10} {'approve':>8} {'review':>8} {'reject':>8}")
+    for label in ("genuine",) + JUNK:
+        counts = confusion.get(label, Counter())
+        print(f"  {label:10} {counts['approve']:>8} {counts['review']:>8} {counts['reject']:>8}")
+    print("  " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    if show:  # errors are printed for the development half only: the held-out half is never tuned on
+        for row, outcome in results:
+            bad = (row["label"] == "genuine" and outcome.decision == "reject") or (row["label"] != "genuine" and outcome.decision == "approve")  # type: ignore[attr-defined]
+            if bad:
+                print(f"    {row['id']:10} {row['label']:9} {outcome.decision:7} {outcome.rule:22} {row['caption'][:70]!r}")  # type: ignore[attr-defined]
 
 
 def evaluate_corpus(rows: list[dict], home: Home, campaign: Campaign) -> list[tuple[dict, object]]:
@@ -175,15 +233,27 @@ def main() -> dict[str, dict[str, float | str]]:
     results = evaluate_corpus(rows, home, campaign)
     figures = quality(results)
     print_report(results, figures)
+    out: dict[str, dict[str, float | str]] = {
+        "moderation_legacy_reject_precision": figure(figures["reject_precision"], "fraction", TARGETS["reject_precision"]),
+        "moderation_legacy_reject_recall": figure(figures["reject_recall"], "fraction", TARGETS["reject_recall"]),
+    }
+    for name, path in SPLITS.items():
+        split_rows = load_corpus(path)
+        for vulgar in ("review", "reject"):
+            split = split_quality(results := evaluate_split(split_rows, home, vulgar))
+            print_split(name, vulgar, results, split, show=name == "dev")
+            prefix = f"moderation_{name}_{vulgar}"
+            out[f"{prefix}_reject_precision"] = figure(split["reject_precision"], "fraction", TARGETS["reject_precision"])
+            out[f"{prefix}_reject_recall"] = figure(split["reject_recall"], "fraction", TARGETS["reject_recall"])
+            out[f"{prefix}_genuine_rejected"] = figure(split["genuine_rejected"], "posts", 0)
+            out[f"{prefix}_genuine_approved"] = figure(split["genuine_approved"], "fraction", TARGETS["genuine_approved"])
+            out[f"{prefix}_junk_approved"] = figure(split["junk_approved"], "fraction", TARGETS["junk_approved"])
+            for reason in JUNK:
+                out[f"{prefix}_recall_{reason}"] = figure(split[f"recall_{reason}"], "fraction", TARGETS["reject_recall"])
     pipeline, baseline = throughput(rows, home, campaign)
     print(f"throughput: {pipeline:,.0f} posts/s (bare blocklist regex: {baseline:,.0f} posts/s)")
-
-    return {
-        "moderation_reject_precision": figure(figures["reject_precision"], "fraction", TARGETS["reject_precision"]),
-        "moderation_reject_recall": figure(figures["reject_recall"], "fraction", TARGETS["reject_recall"]),
-        "moderation_approve_precision": figure(figures["approve_precision"], "fraction", TARGETS["approve_precision"]),
-        "moderation_posts_per_s": figure(pipeline, "posts/s", baseline),
-    }
+    out["moderation_posts_per_s"] = figure(pipeline, "posts/s", baseline)
+    return out
 
 
 if __name__ == "__main__":

@@ -23,13 +23,24 @@ def moderate_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Nur prüfen, nichts speichern / store nothing."),
     input_file: Optional[Path] = typer.Option(None, "--input", help="JSON Lines mit id, caption, author[, hashtags, image] (für --dry-run)."),
     language: str = typer.Option("de", "--lang", help="de oder en."),
+    auto_approve: Optional[str] = typer.Option(
+        None, "--auto-approve", metavar="LEVEL",
+        help="Vertrauensstufe nur für --dry-run ausprobieren / try a trust level: none, partners, confident, all."),
 ) -> None:
     """Automatische Regeln anwenden / run the moderation rules."""
     ws = state(ctx).workspace()
+    if auto_approve is not None:
+        from campaign_worker.config.campaigns import TRUST_LEVELS
+
+        if auto_approve not in TRUST_LEVELS:
+            raise UserError(f"--auto-approve {auto_approve!r}: erlaubt sind / allowed are {', '.join(TRUST_LEVELS)}")
+        if not dry_run:
+            raise UserError("--auto-approve gilt nur mit --dry-run; dauerhaft: moderation.auto_approve in der Kampagnendatei / "
+                            "only with --dry-run; to keep it, set moderation.auto_approve in the campaign file")
     if dry_run or input_file:
         if not (dry_run and input_file and campaign and len(campaign) == 1):
             raise UserError("--dry-run braucht --input DATEI und genau eine --campaign / needs --input FILE and one --campaign")
-        _dry_run(ws, campaign[0], input_file)
+        _dry_run(ws, campaign[0], input_file, auto_approve)
         return
     if explain:
         if not campaign or len(campaign) != 1:
@@ -60,9 +71,10 @@ def _explain(ws: Workspace, slug: str, ref: str, language: str) -> None:
     console.print(format_outcome(outcome, language), markup=False, highlight=False)
 
 
-def _dry_run(ws: Workspace, slug: str, input_file: Path) -> None:
+def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | None = None) -> None:
     import json
 
+    from campaign_worker.moderation.audiences import guess_audiences
     from campaign_worker.moderation.engine import Moderator
     from campaign_worker.moderation.explain import outcome_json
     from campaign_worker.moderation.verdict import Candidate
@@ -70,7 +82,7 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path) -> None:
     from campaign_worker.timeutil import as_utc
 
     c = ws.campaign(slug)
-    moderator = Moderator(c, ws.home)
+    moderator = Moderator(c, ws.home, auto_approve=auto_approve)
     try:
         # JSON Lines ends records at "\n" only; U+2028 and friends may stand inside strings.
         lines = input_file.read_text(encoding="utf-8").split("\n")
@@ -93,8 +105,29 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path) -> None:
             )
         except (ValueError, TypeError) as exc:
             raise UserError(f"{input_file}, Zeile {number}: {exc}") from None
-        sys.stdout.write(json.dumps(outcome_json(candidate.key, moderator.evaluate(candidate)), ensure_ascii=False) + "\n")
+        line = outcome_json(candidate.key, moderator.evaluate(candidate))
+        line["audiences"] = guess_audiences(c, candidate.caption, candidate.hashtags)
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def train_cmd(
+    data: Optional[Path] = typer.Option(None, "--data", help="JSON Lines mit caption, campaign, label (Standard: tests/data/moderation/dev.jsonl)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Zieldatei (Standard: das Modell im Paket) / output file."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Zufallsstartwert / random seed (gleich → gleiche Datei)."),
+) -> None:
+    """Moderationsmodell neu trainieren / retrain the moderation model."""
+    from campaign_worker.moderation.model import MODEL_PATH
+    from campaign_worker.moderation.train import SEED, dev_path, main
+
+    source = data or dev_path()
+    if not source.is_file():
+        raise UserError(f"{source}: Trainingsdaten nicht gefunden / training data not found (--data DATEI)")
+    try:
+        main(["--data", str(source), "--out", str(out or MODEL_PATH), "--seed", str(SEED if seed is None else seed)])
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"{source}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
     app.command("moderate")(moderate_cmd)
+    app.command("moderate-train")(train_cmd)

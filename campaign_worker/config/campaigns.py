@@ -134,15 +134,75 @@ SourceConfig = Annotated[
 ]
 
 
+TrustLevel = Literal["none", "partners", "confident", "all"]
+TRUST_LEVELS: tuple[str, ...] = ("none", "partners", "confident", "all")
+
+
 class ModerationSettings(Strict):
-    auto_approve_partners: bool = True
-    auto_approve_all: bool = Field(default=False, description="approve what no rule objects to")
+    """How a campaign moderates. `auto_approve` says how much it trusts the machine:
+
+    - `none`: every post not rejected waits for a person;
+    - `partners` (default): posts by partner and own accounts are approved when no rule objects;
+    - `confident`: also a clean, on-topic post by anyone, when the model is sure it is genuine;
+    - `all`: whatever no rule and no model signal objects to.
+
+    The older keys still work: `auto_approve_all = true` means `all`, `auto_approve_partners = false`
+    means `none`. `vulgar` says what a vulgar word (not an insult) does: `review` or `reject`
+    (`reject` still sends it to a person when the model finds the post most likely genuine).
+    """
+
+    auto_approve: TrustLevel = "partners"
+    vulgar: Literal["review", "reject"] = "review"
     blocklists: list[str] = Field(default_factory=lambda: ["de", "en"])
     allow_words: list[str] = Field(default_factory=list)
     max_hashtags: int = Field(default=20, ge=1, le=60)
     author_daily_cap: int = Field(default=5, ge=1, le=1000)
     duplicate_max_distance: int = Field(default=6, ge=0, le=32)
     languages: list[str] = Field(default_factory=list, description="empty: any language")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_trust_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not ({"auto_approve_partners", "auto_approve_all"} & set(data)):
+            return data
+        data = dict(data)
+        partners, everyone = data.pop("auto_approve_partners", True), data.pop("auto_approve_all", False)
+        if not isinstance(partners, bool) or not isinstance(everyone, bool):
+            raise ValueError("auto_approve_partners / auto_approve_all must be true or false")
+        level = "all" if everyone else ("partners" if partners else "none")
+        if data.get("auto_approve", level) != level:
+            raise ValueError(f"auto_approve = {data['auto_approve']!r} contradicts the older key auto_approve_partners/"
+                             f"auto_approve_all (meaning {level!r}); keep only auto_approve")
+        data["auto_approve"] = level
+        return data
+
+    @property
+    def auto_approve_partners(self) -> bool:
+        return self.auto_approve != "none"
+
+    @property
+    def auto_approve_all(self) -> bool:
+        return self.auto_approve == "all"
+
+
+class Relevance(Strict):
+    """What makes a post belong to a campaign: its region's names and its themes.
+
+    `places`, `landmarks`, `institutions` and `themes` are words or phrases (case, umlauts and
+    `#` do not matter; a trailing `*` also matches longer words, e.g. `siegerl*`);
+    `foreign_hashtags` are other regions' campaign tags: a post carrying one and nothing of this
+    campaign's region is counted as off-topic.
+    """
+
+    places: list[str] = Field(default_factory=list)
+    landmarks: list[str] = Field(default_factory=list)
+    institutions: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list)
+    foreign_hashtags: list[str] = Field(default_factory=list)
+
+    @property
+    def region(self) -> list[str]:
+        return self.places + self.landmarks + self.institutions
 
 
 class DraftSettings(Strict):
@@ -248,6 +308,7 @@ class Campaign(Strict):
     own_accounts: list[Annotated[str, Field(pattern=ACCOUNT_RE)]] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    relevance: Relevance = Field(default_factory=Relevance)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -12,9 +12,21 @@ How verdicts combine (first match wins):
      duplicates).
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
-4. A trusted account with `auto_approve_partners` → approve.
-5. With `auto_approve_all` → approve (nothing objected).
-6. Otherwise → review, rule "default": only trusted authors are approved automatically.
+   With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
+   likely label (praise with one swear word goes to review).
+   A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
+   a quoted slogan, a place name) goes to review instead.
+3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
+   for spam, profanity, hate or offtopic; a trusted account's post goes to review.
+4. A trusted account (trust level `partners` or higher) → approve.
+5. The model in doubt (P(genuine) < 0.5 and another label more likely), or another region's
+   campaign tag without a word of this region (`relevance.py`) → review.
+6. Trust level `all` → approve; `confident` → approve when the model is confident the post
+   is genuine (P(genuine) ≥ the trained `approve_at`) and the post names the campaign's
+   region or a theme.
+7. Otherwise → review, rule "default".
+
+Every outcome carries `score`, the model's P(genuine).
 
 `Moderator.remember` feeds posts the campaign already has (for duplicates and the daily cap);
 `evaluate` judges a post and then remembers it, so a batch is judged in order.
@@ -30,15 +42,30 @@ from campaign_worker.home import Home
 from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFilter
 from campaign_worker.moderation.blocklist import Blocklist
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
+from campaign_worker.moderation.model import Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize
+from campaign_worker.moderation.relevance import RelevanceRule, Signals
 from campaign_worker.moderation.spam import SpamRule
 from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
 
 # Check names, in the order they are run and reported; content rules in order of seriousness.
-BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE = (
+BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MODEL = (
     "author.blocked", "author.partner", "blocklist", "spam", "duplicate", "author.daily_cap", "language",
+    "relevance", "model",
 )
-RULES = (BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE)
+RULES = (BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MODEL)
+UNSURE_BELOW = 0.5  # P(genuine) under which even `all` asks a person
+DISPUTE_AT = 0.75  # P(genuine) from which a rule's rejection goes to a person instead
+MODEL_REASONS = {
+    "spam": ("Sieht nach Spam oder Betrug aus (Modell)", "Looks like spam or a scam (model)"),
+    "profanity": ("Beleidigende oder vulgäre Sprache (Modell)", "Insulting or vulgar language (model)"),
+    "hate": ("Hass oder Herabwürdigung (Modell)", "Hate or degradation (model)"),
+    "offtopic": ("Kein Bezug zur Kampagne (Modell)", "No relation to the campaign (model)"),
+}
+OFF_TOPIC = ("Kein Bezug zur Kampagne: Hashtag einer anderen Region, kein Ort dieser Kampagne",
+             "No relation to the campaign: another region's hashtag and no place of this campaign")
+CONFIDENT_APPROVE = ("Unauffällig und mit Bezug zur Kampagne (Vertrauensstufe „confident“)",
+                     "Clean and on-topic (trust level 'confident')")
 _CONTENT = (BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE)
 
 DEFAULT_REVIEW = Verdict(
@@ -67,6 +94,7 @@ class Outcome:
 
     verdict: Verdict
     checks: tuple[Check, ...]
+    score: float | None = None  # the model's probability that the post is genuine (0–1)
 
     @property
     def decision(self) -> Decision:
@@ -97,8 +125,11 @@ def analysis_text(candidate: Candidate) -> str:
 class Moderator:
     """The rules of one campaign, with its lists loaded once and a memory of the posts it has."""
 
-    def __init__(self, campaign: Campaign, home: Home):
+    def __init__(self, campaign: Campaign, home: Home, *, auto_approve: str | None = None, model: TextModel | None = None):
         settings = campaign.moderation
+        if auto_approve is not None and auto_approve != settings.auto_approve:
+            settings = settings.model_copy(update={"auto_approve": auto_approve})
+            campaign = campaign.model_copy(update={"moderation": settings})
         self.campaign = campaign
         self.blocklist = Blocklist.load(home, settings)
         self.spam = SpamRule(campaign, home)
@@ -106,7 +137,12 @@ class Moderator:
         self.duplicates = DuplicateIndex(settings.duplicate_max_distance, frozenset(a.lower() for a in campaign.own_accounts))
         self.daily_cap = DailyCap(campaign.tz, settings.author_daily_cap)
         self.language = LanguageFilter(settings.languages) if settings.languages else None
-        self.auto_approve_all = settings.auto_approve_all
+        self.level = settings.auto_approve
+        self.vulgar = settings.vulgar
+        self.relevance = RelevanceRule(campaign)
+        self.model = model or shipped_model()
+        self.approve_at = float(self.model.params["approve_at"])
+        self.reject_at = {label: float(self.model.params[f"reject_at.{label}"]) for label in MODEL_REASONS}
         self._known: set[str] = set()
 
     def remember(self, candidate: Candidate) -> None:
@@ -117,10 +153,29 @@ class Moderator:
     def evaluate(self, candidate: Candidate) -> Outcome:
         """Run every rule on the post, combine the verdicts, then remember the post."""
         prepared = _Prepared.of(candidate, self.daily_cap)
-        checks = self._run(prepared)
+        signals = self.relevance.signals(prepared.norm.text)
+        prediction = self.model.predict(prepared.norm.text, signals.features(), explain=False)
+        checks = self._run(prepared) + self._learned(prepared, signals, prediction)
         if candidate.key not in self._known:
             self._store(prepared)
-        return Outcome(self._combine(candidate, checks), checks)
+        verdict = self._combine(candidate, checks, signals, prediction)
+        return Outcome(verdict, checks, round(prediction.genuine, 4))
+
+    def _learned(self, post: "_Prepared", signals: Signals, prediction: Prediction) -> tuple[Check, Check]:
+        """The relevance check and the model's check (a reject only when it is far from genuine)."""
+        relevance = None
+        if signals.elsewhere and not signals.on_topic:
+            relevance = Verdict("review", "relevance.elsewhere", *OFF_TOPIC, signals.evidence())
+        model = None
+        label = prediction.label
+        if label != "genuine" and prediction.genuine < UNSURE_BELOW:
+            sure = prediction.probabilities[label] >= self.reject_at[label]
+            # "No relation to the campaign" is never claimed of a post that names its region or a theme.
+            decision = "reject" if sure and not (label == "offtopic" and signals.on_topic) else "review"
+            words = self.model.predict(post.norm.text, signals.features()).evidence
+            evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
+            model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
+        return _check(RELEVANCE, relevance), _check(MODEL, model)
 
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
         candidate, author = post.candidate, post.candidate.author
@@ -134,25 +189,45 @@ class Moderator:
             _check(LANGUAGE, self.language.check(post.norm) if self.language else None),
         )
 
-    def _combine(self, candidate: Candidate, checks: tuple[Check, ...]) -> Verdict:
+    def _combine(self, candidate: Candidate, checks: tuple[Check, ...], signals: Signals, prediction: Prediction) -> Verdict:
         by_rule = {c.rule: c.verdict for c in checks}
         blocked = by_rule[BLOCKED]
         if blocked is not None:
             return blocked
+        trusted = self.authors.is_trusted(candidate.author, candidate.author_id)
         objections = [v for v in (by_rule[rule] for rule in _CONTENT) if v is not None]
         rejects = [v for v in objections if v.decision == "reject"]
         if rejects:
-            if not self.authors.is_trusted(candidate.author, candidate.author_id):
-                return rejects[0]
             certain = [v for v in rejects if v.rule in CERTAIN]
-            return certain[0] if certain else _held_for_review(rejects[0])
+            if certain:
+                return certain[0]
+            if trusted:
+                return _held_for_review(rejects[0])
+            if prediction.genuine >= DISPUTE_AT:
+                return _disputed(rejects[0])
+            return rejects[0]
+        vulgar = by_rule[BLOCKLIST]
+        if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted
+                and prediction.label != "genuine"):
+            return Verdict("reject", vulgar.rule, vulgar.reason_de, vulgar.reason_en, vulgar.evidence)
+        learned = by_rule[MODEL]
+        if learned is not None and learned.decision == "reject":
+            return _held_for_review(learned) if trusted else learned
         reviews = [v for v in objections if v.decision == "review"]
         if reviews:
             return reviews[0]
         partner = by_rule[PARTNER]
         if partner is not None:
             return partner
-        return DEFAULT_APPROVE if self.auto_approve_all else DEFAULT_REVIEW
+        doubt = learned or by_rule[RELEVANCE]
+        if doubt is not None:
+            return doubt
+        if self.level == "all":
+            return DEFAULT_APPROVE
+        if self.level == "confident" and prediction.genuine >= self.approve_at and signals.on_topic:
+            return Verdict("approve", "model.confident", *CONFIDENT_APPROVE,
+                           signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))
+        return DEFAULT_REVIEW
 
     def _store(self, post: "_Prepared") -> None:
         candidate = post.candidate
@@ -175,6 +250,17 @@ class _Prepared:
     def of(cls, candidate: Candidate, daily_cap: DailyCap) -> "_Prepared":
         norm = normalize(analysis_text(candidate))
         return cls(candidate, norm, caption_fingerprint(norm), parse_hashes(candidate.image_hashes), daily_cap.slot(candidate))
+
+
+def _disputed(verdict: Verdict) -> Verdict:
+    """A rule would reject what the model finds clearly genuine (a quote, a place name): a person decides."""
+    return Verdict(
+        "review",
+        verdict.rule,
+        f"Regel und Modell widersprechen sich, daher Prüfung: {verdict.reason_de}",
+        f"Rule and model disagree, so review instead of rejection: {verdict.reason_en}",
+        verdict.evidence,
+    )
 
 
 def _held_for_review(verdict: Verdict) -> Verdict:

@@ -22,6 +22,8 @@ RULE_NAMES = {
         "duplicate": "Duplikat",
         "author.daily_cap": "Tageslimit",
         "language": "Sprache",
+        "relevance": "Kampagnenbezug",
+        "model": "Modell",
     },
     "en": {
         "author.blocked": "Blocked account",
@@ -31,11 +33,13 @@ RULE_NAMES = {
         "duplicate": "Duplicate",
         "author.daily_cap": "Daily cap",
         "language": "Language",
+        "relevance": "Campaign relevance",
+        "model": "Model",
     },
 }
 LABELS = {
-    "de": {"result": "Ergebnis", "rule": "Regel", "verdict": "Urteil", "reason": "Begründung", "evidence": "Fundstellen", "none": "keine Einwände"},
-    "en": {"result": "Result", "rule": "Rule", "verdict": "Verdict", "reason": "Reason", "evidence": "Evidence", "none": "no objection"},
+    "de": {"result": "Ergebnis", "rule": "Regel", "verdict": "Urteil", "reason": "Begründung", "evidence": "Fundstellen", "none": "keine Einwände", "score": "Wahrscheinlichkeit echt (Modell)"},
+    "en": {"result": "Result", "rule": "Rule", "verdict": "Verdict", "reason": "Reason", "evidence": "Evidence", "none": "no objection", "score": "Probability genuine (model)"},
 }
 
 
@@ -49,6 +53,8 @@ def format_outcome(outcome: Outcome, language: str = "de") -> str:
     labels, decisions, names = LABELS[lang], DECISIONS[lang], RULE_NAMES[lang]
     verdict = outcome.verdict
     lines = [f"{labels['result']}: {decisions[verdict.decision].upper()} ({verdict.rule}) – {verdict.reason(lang)}"]
+    if outcome.score is not None:
+        lines.append(f"  {labels['score']}: {outcome.score:.2f}")
     if verdict.evidence:
         lines.append(f"  {labels['evidence']}: " + " | ".join(verdict.evidence))
     rows = [(labels["rule"], labels["verdict"], labels["reason"])]
@@ -72,7 +78,7 @@ def format_outcome(outcome: Outcome, language: str = "de") -> str:
 
 
 def outcome_json(key: str, outcome: Outcome, language: str = "de") -> dict[str, Any]:
-    """`{"id", "decision", "rule", "reason", "evidence"}` for one post (a dry-run output line)."""
+    """`{"id", "decision", "rule", "reason", "evidence", "score"}` for one post (a dry-run output line)."""
     verdict = outcome.verdict
     return {
         "id": key,
@@ -80,4 +86,5 @@ def outcome_json(key: str, outcome: Outcome, language: str = "de") -> dict[str, 
         "rule": verdict.rule,
         "reason": verdict.reason(_language(language)),
         "evidence": list(verdict.evidence),
+        "score": outcome.score,
     }

@@ -57,7 +57,7 @@ _MONEY_RE = re.compile(
     re.IGNORECASE,
 )
 _ESCORT_RE = re.compile(
-    r"\b(?:escort\w*|callgirl\w*|erotik\w*|erotisch\w*|sexy|sex|sexkontakt\w*|happy end|tantramassage\w*"
+    r"\b(?:escort\w*|callgirl\w*|erotik\w*|erotisch\w*|sex|sexkontakt\w*|happy end|tantramassage\w*"
     r"|laufhaus|bordell\w*|hot girls|heisse girls|geile girls|hot ladies|heisse dates?|hot dates?|sexdates?"
     r"|(?:singles|frauen|girls|dates) in deiner naehe)\b"
 )
@@ -120,8 +120,11 @@ class SpamRule:
         match = _SHORTENER_RE.search(norm.source.lower())
         if match:
             found.append(Signal("spam.links", 1, (match.group(),)))
-        found += _emoji_signal(text)
-        return found
+        emoji = _emoji_signal(text)
+        if emoji and emoji[0].points >= REJECT_POINTS and any(self._related.search(t) for t in _TAG_RE.findall(text)):
+            # An emoji wall under the campaign's own tag is a fan's reaction as often as a bot's: review.
+            emoji = [Signal("spam.emoji", REVIEW_POINTS, emoji[0].evidence)]
+        return found + emoji
 
     def check(self, candidate: Candidate, norm: Normalized) -> Verdict | None:
         found = self.signals(candidate, norm)
@@ -157,12 +160,18 @@ class SpamRule:
     def _hashtag_signals(self, candidate: Candidate, norm: Normalized) -> list[Signal]:
         # {folded tag: how to show it}; the caption's tags are already folded in the normalised
         # text. Showing means mapping back to the original text, so it is done only for evidence.
+        # Stuffing is counted on the tags as written (repeats included): "#a" 5,000 times is 5,000 tags.
         tags: dict[str, tuple[int, int] | str] = {}
+        written_count = 0
         if "#" in norm.text:
             for match in _TAG_RE.finditer(norm.text):
+                written_count += 1
                 tags.setdefault(match.group(1), match.span())
         for tag in candidate.hashtags:
-            tags.setdefault(_fold_tag(tag), "#" + tag.lstrip("#"))
+            folded = _fold_tag(tag)
+            if folded not in tags:
+                written_count += 1
+                tags[folded] = "#" + tag.lstrip("#")
         if not tags:
             return []
 
@@ -174,12 +183,15 @@ class SpamRule:
         bait = [written(folded) for folded in tags if folded in self.bait_tags]
         if bait:
             signals.append(Signal("spam.bait_tags", 3 if len(bait) >= 3 else len(bait), tuple(bait)))
-        if len(tags) > self.max_hashtags:
+        if written_count > self.max_hashtags:
             unrelated = [folded for folded in tags if not self._related.search(folded)]
-            if len(unrelated) * 2 > len(tags):
+            repeated = written_count >= 2 * len(tags)  # each tag twice on average
+            if len(unrelated) * 2 > len(tags) or repeated:
                 # Stuffing alone is a genuine (if noisy) habit: review; with other signs it is spam.
-                shown = " ".join(written(folded) for folded in unrelated)
-                signals.append(Signal("spam.hashtags", 2, (shorten(f"{len(tags)} Hashtags: " + shown),)))
+                # More than twice the limit, or tags repeated past it, no person writes: spam.
+                points = 3 if written_count > 2 * self.max_hashtags or repeated else 2
+                shown = " ".join(written(folded) for folded in (unrelated or list(tags))[:20])
+                signals.append(Signal("spam.hashtags", points, (shorten(f"{written_count} Hashtags: " + shown),)))
         return signals
 
 

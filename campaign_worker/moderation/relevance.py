@@ -1,0 +1,105 @@
+"""Campaign relevance: does a post belong to *this* campaign?
+
+The campaign file's `[relevance]` table names the region (places, landmarks, institutions)
+and the themes; its `hashtags` are the campaign's own tags; `foreign_hashtags` are other
+regions' campaign tags. A post is measured against them on the folded text (case, umlauts,
+leetspeak and `#` do not matter): a word or phrase counts when it starts a word, and a term
+written with a trailing `*` also matches longer words (`siegerl*` → „Siegerländer“).
+
+The signals feed the model (as features next to the text) and the combination in the engine:
+a post with another region's campaign tag and nothing of this region is off-topic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from campaign_worker.config.campaigns import Campaign
+from campaign_worker.moderation.normalize import fold
+
+MAX_EVIDENCE = 3
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a post shows of the campaign: matched region words, themes, own and foreign tags."""
+
+    region: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    own_tag: bool = False
+    foreign: tuple[str, ...] = ()
+
+    @property
+    def on_topic(self) -> bool:
+        """Names the region or a theme of the campaign."""
+        return bool(self.region or self.themes)
+
+    @property
+    def elsewhere(self) -> bool:
+        """Carries another region's campaign tag and names nothing of this region."""
+        return bool(self.foreign) and not self.region
+
+    def features(self) -> tuple[float, float, float, float]:
+        """The signals as numbers for the model: region, theme, own tag, elsewhere."""
+        return (float(bool(self.region)), float(bool(self.themes)), float(self.own_tag), float(self.elsewhere))
+
+    def evidence(self) -> tuple[str, ...]:
+        shown = [f"Bezug: {w}" for w in (self.region + self.themes)[:MAX_EVIDENCE]]
+        shown += [f"fremde Kampagne: #{t}" for t in self.foreign[:MAX_EVIDENCE]]
+        return tuple(shown)
+
+
+NO_SIGNALS = Signals()
+
+
+def _pattern(terms: list[str], hashtag: bool = False) -> re.Pattern[str] | None:
+    parts = set()
+    for term in terms:
+        folded = fold(term.strip().lstrip("#")).strip()
+        if not folded:
+            continue
+        open_end = folded.endswith("*")
+        folded = folded.rstrip("*").strip()
+        if not folded:
+            continue
+        # Phrases match across any separator ("oberes schloss", "oberes-schloss", "#obersschloss" no).
+        body = r"[\W_]*".join(re.escape(w) for w in folded.split()) if not hashtag else re.escape(folded.replace(" ", ""))
+        parts.add(body + (r"\w*" if open_end else r"(?!\w)"))
+    if not parts:
+        return None
+    prefix = r"#" if hashtag else r"(?<![^\W_])"
+    return re.compile(prefix + "(?:" + "|".join(sorted(parts, key=len, reverse=True)) + ")")
+
+
+class RelevanceRule:
+    """The relevance lists of one campaign, compiled once."""
+
+    def __init__(self, campaign: Campaign):
+        settings = campaign.relevance
+        own = list(campaign.hashtags) + list(campaign.drafts.extra_hashtags)
+        self.region = _compiled(tuple(settings.region))
+        self.themes = _compiled(tuple(settings.themes))
+        self.own_tags = _compiled(tuple(own), hashtag=True)
+        self.foreign = _compiled(tuple(settings.foreign_hashtags), hashtag=True)
+
+    def signals(self, folded_text: str) -> Signals:
+        """The campaign's signals in a post's folded text (caption plus hashtags)."""
+        return Signals(
+            region=_found(self.region, folded_text),
+            themes=_found(self.themes, folded_text),
+            own_tag=bool(self.own_tags and self.own_tags.search(folded_text)),
+            foreign=tuple(m.lstrip("#") for m in _found(self.foreign, folded_text)),
+        )
+
+
+@lru_cache(maxsize=64)
+def _compiled(terms: tuple[str, ...], hashtag: bool = False) -> re.Pattern[str] | None:
+    return _pattern(list(terms), hashtag)
+
+
+def _found(pattern: re.Pattern[str] | None, text: str) -> tuple[str, ...]:
+    if pattern is None:
+        return ()
+    return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(text)))

@@ -1,0 +1,205 @@
+"""The learned part of moderation as a campaign manager meets it: campaign relevance, trust
+levels, the vulgar policy, the shipped model (loaded offline) and retraining it from a seed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from campaign_worker.cli.main import main
+from campaign_worker.config.campaigns import ConfigError, parse_campaign
+from campaign_worker.home import Home
+from campaign_worker.moderation.engine import Moderator
+from campaign_worker.moderation.model import LABELS, MODEL_PATH, TextModel
+from campaign_worker.moderation.normalize import normalize
+from campaign_worker.moderation.relevance import RelevanceRule
+from campaign_worker.moderation.verdict import Candidate
+from campaign_worker.post import extract_hashtags
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data" / "moderation"
+NOON = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
+CLEAN = "Abendspaziergang vom Krönchen runter in die Oberstadt, die Sieg glitzert. Heimat ❤️ #meinherztraegtkrone"
+
+
+def shipped(slug: str = "siegen", **moderation):
+    campaign = parse_campaign(REPO / "config" / "campaigns" / f"{slug}.toml")
+    if moderation:
+        campaign = campaign.model_copy(update={"moderation": campaign.moderation.model_copy(update=moderation)})
+    return campaign
+
+
+def candidate(caption: str, author: str | None = "lena.sgn", n: int = 0) -> Candidate:
+    return Candidate(f"t:{n}:{hash(caption)}", caption, author, tuple(extract_hashtags(caption)), NOON + timedelta(days=n))
+
+
+@pytest.fixture
+def home(tmp_path) -> Home:
+    return Home(tmp_path / "home")
+
+
+# --- campaign relevance --------------------------------------------------------------------
+
+def test_relevance_finds_region_themes_and_other_regions_tags():
+    rule = RelevanceRule(shipped())
+    local = rule.signals(normalize("Blick vom Krönchen auf die Uni Siegen, neue Kolleginnen im Team #meinherztraegtkrone").text)
+    assert "kroenchen" in local.region and local.themes and local.own_tag and not local.elsewhere
+    foreign = rule.signals(normalize("Sonnenuntergang am Strand 🌅 #meinherztraegtkrone #mallorca").text)
+    assert foreign.foreign == ("mallorca",) and foreign.elsewhere and not foreign.on_topic
+    # A word that merely starts like a place does not count ("Siegerin" is not "Siegen").
+    assert not rule.signals(normalize("Die Siegerin des Turniers").text).region
+
+
+def test_a_post_from_another_region_is_never_approved_and_says_why(home):
+    moderator = Moderator(shipped(), home, auto_approve="all")
+    outcome = moderator.evaluate(candidate("Traumhafter Sonnenuntergang heute 🌅 #meinherztraegtkrone #mallorca #urlaub"))
+    assert outcome.decision in ("review", "reject")
+    assert "Kein Bezug zur Kampagne" in outcome.verdict.reason_de
+
+
+# --- trust levels ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("level, decision", [("none", "review"), ("partners", "review"), ("confident", "approve"), ("all", "approve")])
+def test_trust_level_decides_a_clean_on_topic_post_by_an_unknown_author(home, level, decision):
+    outcome = Moderator(shipped(), home, auto_approve=level).evaluate(candidate(CLEAN))
+    assert outcome.decision == decision
+    assert 0.0 <= outcome.score <= 1.0
+    if level == "confident":
+        assert outcome.rule == "model.confident" and any(e.startswith("Bezug:") for e in outcome.verdict.evidence)
+
+
+def test_confident_does_not_approve_a_post_without_a_word_of_the_campaign(home):
+    moderator = Moderator(shipped(), home, auto_approve="confident")
+    assert moderator.evaluate(candidate("Schöner Tag heute 🙂")).decision == "review"
+
+
+def test_partner_posts_need_at_least_the_partners_level(home):
+    post = candidate("Unser Team beim Firmenlauf in Siegen 🏃 #meinherztraegtkrone", author="awo_siegen")
+    assert Moderator(shipped(), home).evaluate(post).decision == "approve"
+    assert Moderator(shipped(), home, auto_approve="none").evaluate(post).decision == "review"
+
+
+def test_old_trust_keys_are_read_as_levels_and_contradictions_are_named(tmp_path):
+    def parse(moderation: str):
+        path = tmp_path / "siegen.toml"
+        path.write_text('name = "S"\nhashtags = ["x"]\n[[audiences]]\nkey = "a"\nlabel = "A"\n[moderation]\n' + moderation, encoding="utf-8")
+        return parse_campaign(path).moderation
+
+    assert parse("auto_approve_all = true\n").auto_approve == "all"
+    assert parse("auto_approve_partners = false\n").auto_approve == "none"
+    assert parse("auto_approve_partners = true\n").auto_approve == "partners"
+    assert parse('auto_approve = "confident"\n').auto_approve == "confident"
+    with pytest.raises(ConfigError) as error:
+        parse('auto_approve = "confident"\nauto_approve_all = true\n')
+    assert "keep only auto_approve" in str(error.value)
+    with pytest.raises(ConfigError, match="auto_approve"):
+        parse('auto_approve = "sometimes"\n')
+
+
+# --- vulgar policy ------------------------------------------------------------------------
+
+def test_vulgar_policy_review_or_reject(home):
+    caption = "Was für eine Scheiße, alle nur am Labern hier"
+    assert Moderator(shipped(vulgar="review"), home).evaluate(candidate(caption)).decision == "review"
+    rejected = Moderator(shipped(vulgar="reject"), home).evaluate(candidate(caption))
+    assert (rejected.decision, rejected.rule) == ("reject", "blocklist.vulgar")
+    # A partner's swear word is still only held for a person.
+    assert Moderator(shipped(vulgar="reject"), home).evaluate(candidate(caption, author="awo_siegen")).decision == "review"
+
+
+# --- spam on the tags as written -------------------------------------------------------------
+
+def test_hashtag_stuffing_counts_repeated_tags(home):
+    outcome = Moderator(shipped(), home).evaluate(candidate("Hallo " + "#a " * 5001))
+    assert (outcome.decision, outcome.rule) == ("reject", "spam.hashtags")
+    assert outcome.verdict.evidence[0].startswith("5001 Hashtags")
+
+
+# --- the model ------------------------------------------------------------------------------
+
+def test_the_shipped_model_loads_from_the_package_without_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the model must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    model = TextModel.load(MODEL_PATH)
+    assert model.labels == LABELS
+    prediction = model.predict(normalize("Jetzt 5000€ pro Woche verdienen, schreib mir auf WhatsApp!").text, (0, 0, 0, 0))
+    assert abs(sum(prediction.probabilities.values()) - 1) < 1e-6
+    assert prediction.label == "spam" and prediction.evidence
+
+
+def test_a_broken_model_file_is_a_clear_error(tmp_path):
+    broken = tmp_path / "model.npz"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(Exception) as error:
+        TextModel.load(broken)
+    assert "moderate-train" in str(error.value)
+
+
+def test_retraining_is_reproducible_from_a_seed(tmp_path):
+    from campaign_worker.moderation.train import main as train
+
+    rows = [json.loads(line) for line in (DATA / "dev.jsonl").read_text(encoding="utf-8").splitlines()[::8]]
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert train(["--data", str(data), "--out", str(first), "--seed", "7"]) == 0
+    assert train(["--data", str(data), "--out", str(second), "--seed", "7"]) == 0
+    a, b = np.load(first), np.load(second)
+    assert set(a.files) == set(b.files)
+    for name in a.files:
+        assert np.array_equal(a[name], b[name]), name
+    retrained = TextModel.load(first)
+    assert retrained.params["rows"] == len(rows) and retrained.params["seed"] == 7
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+def test_dry_run_lines_carry_score_and_audiences_and_try_a_trust_level(sqlite_workspace, tmp_path, capsys):
+    source = tmp_path / "posts.jsonl"
+    source.write_text(json.dumps({"id": "a", "caption": CLEAN + " Mit den Kindern zum Spielplatz.", "author": "tom"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    home = str(sqlite_workspace.home.root)
+    args = ["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]
+    assert main(args) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["decision"] == "review" and 0 <= line["score"] <= 1 and line["audiences"][0] == "familien"
+    assert main(args + ["--auto-approve", "confident"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "approve"
+    assert main(args + ["--auto-approve", "sometimes"]) == 2
+    assert "confident" in capsys.readouterr().err
+
+
+# --- the held-out half: measured, never tuned on ----------------------------------------------
+
+def test_holdout_report(home, capsys):
+    """Reports the figures on the half written apart from the code; asserts only the safety floor."""
+    rows = [json.loads(line) for line in (DATA / "holdout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    moderators = {slug: Moderator(shipped(slug), home, auto_approve="confident") for slug in {r["campaign"] for r in rows}}
+    decided = Counter()
+    for n, row in enumerate(rows):
+        outcome = moderators[row["campaign"]].evaluate(candidate(row["caption"], row.get("author"), n))
+        decided[("genuine" if row["label"] == "genuine" else "junk", outcome.decision)] += 1
+    rejected = decided[("junk", "reject")] + decided[("genuine", "reject")]
+    with capsys.disabled():
+        print(f"\nholdout: {dict(decided)}")
+    assert rejected and decided[("junk", "reject")] / rejected >= 0.9
+    assert decided[("junk", "approve")] / sum(v for (kind, _), v in decided.items() if kind == "junk") <= 0.05
+
+
+def test_prediction_hashes_captions_exactly_as_training_did():
+    model = TextModel.load(MODEL_PATH)
+    for caption in ("Krönchen im Gegenlicht 👑 #MeinHerzTrägtKrone", "d u  I d i o t", "", "Ärztin in Bad Laasphe"):
+        text = normalize(caption).text
+        columns, values = model.features(text)
+        trained = model._vectorizer.transform([text])
+        ours, theirs = dict(zip(columns.tolist(), values.tolist())), dict(zip(trained.indices.tolist(), trained.data.tolist()))
+        assert ours.keys() == theirs.keys()
+        assert all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)
