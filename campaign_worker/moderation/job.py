@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from campaign_worker.moderation.audiences import guess_audiences
+from campaign_worker.moderation.audiences import match_audiences
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction
 from campaign_worker.store.models import (
@@ -107,7 +107,7 @@ def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = Fals
         with transaction(ws.engine) as connection:
             for candidate, row in work[start : start + BATCH]:
                 outcome = moderator.evaluate(candidate)
-                audiences = guess_audiences(campaign, candidate.caption, candidate.hashtags)
+                audiences = [m.key for m in match_audiences(campaign, candidate.caption, candidate.hashtags)]
                 change = apply_rule_verdict(connection, campaign.slug, row["id"], outcome.verdict, audiences, recheck=recheck)
                 counts["evaluated"] += 1
                 if change is None:

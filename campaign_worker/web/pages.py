@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from campaign_worker.moderation import queue
 from campaign_worker.publish import digest as digests, drafts
+from campaign_worker.publish.rights import RightsNotCleared
 from campaign_worker.scheduler.ledger import latest_run_rows, recent_run_rows
 from campaign_worker.sources.status import source_state_rows
 from campaign_worker.store.db import transaction
@@ -230,8 +231,12 @@ def draft_status(request: Request, draft_id: int, account: Account = Depends(mod
     if status not in DRAFT_STATUSES:
         raise HTTPException(400, detail=_("Unknown status."))
     _draft(request, draft_id)
-    with transaction(workspace_of(request).engine) as connection:
-        drafts.edit_draft(connection, draft_id, account.username, status=status)
+    ws = workspace_of(request)
+    try:
+        with transaction(ws.engine) as connection:
+            drafts.edit_draft(connection, draft_id, account.username, status=status, ws=ws)
+    except RightsNotCleared as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     flash(request, _("Status changed."))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
