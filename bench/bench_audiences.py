@@ -16,10 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from figures import figure
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from campaign_worker.config.campaigns import fold_hashtag, parse_campaign
-from campaign_worker.moderation.audiences import match_audiences
+from figures import figure  # noqa: E402
+
+from campaign_worker.config.campaigns import fold_hashtag, parse_campaign  # noqa: E402
+from campaign_worker.moderation.audiences import match_audiences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "moderation"

@@ -62,7 +62,7 @@ def api_posts(ws):
 
 def test_the_matrix_covers_every_route(site):
     covered = {"/", "/login", "/logout", "/lang", "/queue", "/queue/action", "/posts/{campaign}/{post_id}",
-               "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/digests",
+               "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/drafts/{draft_id}/crops/{ratio}.jpg", "/digests",
                "/digests/{digest_id}", "/digests/{digest_id}/html", "/health", "/campaigns", "/api/queue",
                "/api/queue/counts", "/api/queue/decide", "/api/queue/undo", "/api/queue/{campaign}/{post_id}/history"}
     routes = {route.path for router in (pages.router, api.router) for route in router.routes if isinstance(route, APIRoute)}

@@ -370,3 +370,39 @@ def set_audiences(connection, campaign: Campaign, post_id: int, keys: list[str],
 
     connection.execute(table.delete().where(table.c.campaign == campaign.slug, table.c.post_id == post_id))
     connection.execute(table.insert().values(campaign=campaign.slug, post_id=post_id, audiences=keys, set_by=user, set_at=utcnow()))
+
+
+def channel_limit(channel: str) -> int:
+    """The most characters (graphemes) a post on this channel takes."""
+    return CHANNELS[channel].max_chars if channel in CHANNELS else max(c.max_chars for c in CHANNELS.values())
+
+
+def draft_review(ws: Workspace, connection, row: dict) -> dict:
+    """What the draft page shows beside the text: labels, limits, crops, rights and the request comment."""
+    from campaign_worker.publish.rights import STATUS_LABELS as RIGHTS_LABELS, request_comment
+
+    campaign = ws.campaign(row["campaign"])
+    audience = general_audience(campaign) if row["audience"] not in {a.key for a in campaign.audiences} else campaign.audience(row["audience"])
+    source = draft_source(connection, row["post_id"])
+    rights = rights_row(connection, row["campaign"], row["post_id"])
+    reason = draft_blocker(ws, connection, row)
+    limits = CHANNELS.get(row["channel"])
+    return {
+        "audience_label": audience.label, "channel_label": CHANNEL_LABELS.get(row["channel"], row["channel"]),
+        "status_labels": STATUS_LABELS, "max_chars": channel_limit(row["channel"]),
+        "preview_chars": limits.preview_chars if limits else None, "length": grapheme_len(row["text"]),
+        "crops": row["crops"] or [], "rights": rights, "rights_label": RIGHTS_LABELS.get(rights["status"], rights["status"]),
+        "blocker": reason,
+        "request": request_comment(source.author_username if source else None, campaign.drafts.terms_url, audience.tone == "du")
+        if reason and rights["status"] in ("open", "requested") else None,
+    }
+
+
+def crop_file(ws: Workspace, row: dict, ratio: str):
+    """The stored crop of a draft for `ratio`, or None (only files the draft lists, inside the home)."""
+    for crop in row["crops"] or []:
+        if crop.get("ratio") == ratio:
+            path = (ws.home.root / crop["path"]).resolve()
+            if path.is_file() and ws.home.root.resolve() in path.parents:
+                return path
+    return None

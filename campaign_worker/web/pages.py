@@ -206,19 +206,31 @@ def _draft(request: Request, draft_id: int) -> dict:
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, draft_id: int, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
-    with reading(workspace_of(request).engine) as connection:
+    ws = workspace_of(request)
+    with reading(ws.engine) as connection:
         source = drafts.draft_source(connection, draft["post_id"])
+        review = drafts.draft_review(ws, connection, draft)
     return render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
-                                              "can_edit": account.may("moderator"), "max_chars": MAX_DRAFT_CHARS})
+                                              "can_edit": account.may("moderator"), **review})
+
+
+@router.get("/drafts/{draft_id}/crops/{ratio}.jpg")
+def draft_crop(request: Request, draft_id: int, ratio: str, account: Account = Depends(viewer)):
+    draft = _draft(request, draft_id)
+    path = drafts.crop_file(workspace_of(request), draft, ratio)
+    if path is None:
+        raise HTTPException(404)
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/drafts/{draft_id}")
 def draft_save(request: Request, draft_id: int, account: Account = Depends(moderator_form), text: str = Form(...)):
     _ = translator(request)
-    _draft(request, draft_id)
+    draft = _draft(request, draft_id)
     text = text.replace("\r\n", "\n").strip()
-    if not text or len(text) > MAX_DRAFT_CHARS:
-        raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": MAX_DRAFT_CHARS})
+    limit = drafts.channel_limit(draft["channel"])
+    if not text or drafts.grapheme_len(text) > limit:
+        raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": limit})
     with transaction(workspace_of(request).engine) as connection:
         drafts.edit_draft(connection, draft_id, account.username, text=text)
     flash(request, _("Draft saved."))
