@@ -188,3 +188,19 @@ def test_exports_parse_back_and_guard_formulas(sqlite_workspace, tmp_path):
     assert len(events) == 3 and all(e.decoded("dtstart").tzinfo is not None for e in events)
     archive = zipfile.ZipFile(io.BytesIO(render(sqlite_workspace, "siegen", "zip")[0]))
     assert {"entwuerfe.csv", "entwuerfe.json", "entwuerfe.ics", "ayrshare.csv"} <= set(archive.namelist())
+
+
+def test_drafts_page_filters_by_audience_and_channel_and_pages(sqlite_workspace, monkeypatch):
+    from campaign_worker.web import pages
+
+    approve(sqlite_workspace, [post(n, f"Ausbildung zur Tischlerin Nr. {n}", author="datasec_siegen") for n in range(1, 4)])
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    client, _ = signed_in(sqlite_workspace, "moderator")
+    page = client.get("/drafts?campaign=siegen&audience=azubis&channel=linkedin").text
+    assert page.count('href="/drafts/') == 3 and "<td>LinkedIn</td>" in page and "<td>Instagram</td>" not in page
+    assert "<td>Auszubildende</td>" in page and "<td>azubis</td>" not in page  # labels, not keys
+    monkeypatch.setattr(pages, "DRAFTS_PER_PAGE", 4)
+    first, second = client.get("/drafts?campaign=siegen").text, client.get("/drafts?campaign=siegen&page=3").text
+    assert first.count('href="/drafts/') == 4 and "page=2" in first
+    assert second.count('href="/drafts/') == 1 and "page=2" in second and "page=4" not in second

@@ -279,13 +279,13 @@ def list_drafts(connection, campaign: str, *, audience: str | None = None, chann
     return [dict(r._mapping) for r in connection.execute(query)]
 
 
-def recent_drafts(connection, campaign: str = "", status: str = "", limit: int = 200) -> list[dict]:
-    """The most recently changed drafts (every column), optionally of one campaign and status."""
-    query = select(draft).order_by(draft.c.updated_at.desc(), draft.c.id.desc()).limit(limit)
-    if campaign:
-        query = query.where(draft.c.campaign == campaign)
-    if status:
-        query = query.where(draft.c.status == status)
+def recent_drafts(connection, campaign: str = "", status: str = "", limit: int = 200, *, audience: str = "",
+                  channel: str = "", offset: int = 0) -> list[dict]:
+    """The most recently changed drafts (every column), optionally of one campaign, status, audience and channel."""
+    query = select(draft).order_by(draft.c.updated_at.desc(), draft.c.id.desc()).limit(limit).offset(offset)
+    for column, value in ((draft.c.campaign, campaign), (draft.c.status, status), (draft.c.audience, audience), (draft.c.channel, channel)):
+        if value:
+            query = query.where(column == value)
     return [dict(r._mapping) for r in connection.execute(query)]
 
 

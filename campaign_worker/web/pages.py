@@ -29,7 +29,7 @@ moderator_form = FormGuard("moderator")
 
 ACTIONS = {"approve": "approved", "reject": "rejected", "later": "later", "pending": "pending"}
 DRAFT_STATUSES = ("draft", "approved", "discarded")
-MAX_DRAFT_CHARS = 63_206  # the longest any channel takes (Facebook)
+DRAFTS_PER_PAGE = 50
 THUMB_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -187,12 +187,19 @@ def thumbnail(request: Request, sha256: str, account: Account = Depends(viewer))
 # --- drafts ------------------------------------------------------------------------------
 
 @router.get("/drafts")
-def drafts_page(request: Request, campaign: str = "", status: str = "", account: Account = Depends(viewer)):
+def drafts_page(request: Request, campaign: str = "", status: str = "", audience: str = "", channel: str = "",
+                page: int = 1, account: Account = Depends(viewer)):
     ws = workspace_of(request)
+    page = max(1, min(page, 10_000))
     with reading(ws.engine) as connection:
-        rows = drafts.recent_drafts(connection, campaign, status)
-    return render(request, "web/drafts.html", {"drafts": rows, "campaigns": ws.campaigns, "campaign": campaign,
-                                               "status": status, "statuses": DRAFT_STATUSES})
+        rows = drafts.recent_drafts(connection, campaign, status, DRAFTS_PER_PAGE + 1, audience=audience, channel=channel,
+                                    offset=(page - 1) * DRAFTS_PER_PAGE)
+    audiences = {a.key: a.label for c in ws.campaigns.values() for a in c.audiences} | {drafts.GENERAL: "Alle Zielgruppen"}
+    return render(request, "web/drafts.html", {
+        "drafts": rows[:DRAFTS_PER_PAGE], "campaigns": ws.campaigns, "campaign": campaign, "status": status, "statuses": DRAFT_STATUSES,
+        "audience": audience, "channel": channel, "audiences": audiences, "channels": drafts.CHANNEL_LABELS,
+        "status_labels": drafts.STATUS_LABELS, "page": page, "has_next": len(rows) > DRAFTS_PER_PAGE,
+        "query": {"campaign": campaign, "status": status, "audience": audience, "channel": channel}})
 
 
 def _draft(request: Request, draft_id: int) -> dict:
