@@ -31,17 +31,19 @@ def test_tone_follows_the_audience(sqlite_workspace):
     composer = Composer(sqlite_workspace.home, siegen)
     azubi = composer.compose(siegen.audience("azubis"), "instagram", "Erster Tag in der Ausbildung!", "lena", trusted=True)
     profi = composer.compose(siegen.audience("fachkraefte"), "instagram", "Neues Team, neue Stelle.", "lena", trusted=True)
-    assert "Deine Ausbildung" in azubi.text and "Sie" not in azubi.text.split("\n")[0]
-    assert "finden Sie hier" in profi.text
-    assert azubi.text.endswith("#meinherztraegtkrone #siegen #siegerland")
+    assert azubi.text.split("\n")[0] in ("Deine Ausbildung, deine Stadt! 👋", "Ausbildung mit Aussicht – hier bei uns. 🚀",
+                                          "Hier lernst du mehr als einen Beruf. 💪", "Dein Start ins Berufsleben kann genau hier beginnen.")
+    assert "Sie" not in azubi.text.split("\n")[0] and "Finde deinen" in azubi.text
+    assert "finden Sie hier" in profi.text  # the first opening for variant 0
+    assert azubi.text.endswith("#MeinHerzTraegtKrone #Siegen #Siegerland")  # readable CamelCase
     assert azubi.problems == ()
 
 
 def test_hashtags_are_capped_and_folded(sqlite_workspace):
     pflege = sqlite_workspace.campaign("medizin-pflege")
     composed = Composer(sqlite_workspace.home, pflege).compose(pflege.audience("pflege"), "instagram", "Nachtschicht.", None, trusted=False)
-    assert composed.hashtags == ("medizinundpflege", "suedwestfalen", "pflege")
-    assert "@" not in composed.text and "unserer Community" in composed.text
+    assert composed.hashtags == ("MedizinUndPflege", "Suedwestfalen", "Pflege")
+    assert "@" not in composed.text and "unserer Community" not in composed.text and "„Nachtschicht.“\n" in composed.text
     assert any("Bildrechte" in p for p in composed.problems)
 
 
@@ -80,9 +82,21 @@ def test_compose_is_idempotent_and_keeps_edits(sqlite_workspace):
     assert list(ids.values())
 
 
-def test_post_without_audience_keywords_gets_a_draft_for_every_audience(sqlite_workspace):
+def test_post_without_audience_gets_one_general_draft_per_channel(sqlite_workspace):
     approve(sqlite_workspace, [post(2, "Abendrot über dem Krönchen")])
-    assert compose(sqlite_workspace, ["siegen"])["created"] == 9
+    assert compose(sqlite_workspace, ["siegen"])["created"] == 3
+    assert {r.audience for r in drafts_of(sqlite_workspace)} == {"alle"}
+
+
+def test_shortlist_is_one_draft_per_post_and_channel_and_all_on_request(sqlite_workspace):
+    approve(sqlite_workspace, [post(3, "Ausbildungsstart: unsere neuen Azubis lernen in der Berufsschule und im Betrieb. Für Familien gibt es eine Kita nebenan.",
+                                    author="datasec_siegen")])
+    assert compose(sqlite_workspace, ["siegen"])["created"] == 3
+    assert {r.audience for r in drafts_of(sqlite_workspace)} == {"azubis"}  # the primary audience only
+    more = compose(sqlite_workspace, ["siegen"], audiences="all")
+    assert more["created"] == 3 and more["kept"] == 3  # familien added, azubis untouched
+    assert {r.audience for r in drafts_of(sqlite_workspace)} == {"azubis", "familien"}
+    assert compose(sqlite_workspace, ["siegen"], audiences="all")["created"] == 0  # never duplicates
 
 
 def test_every_template_keeps_its_paragraphs(sqlite_workspace):
@@ -94,6 +108,7 @@ def test_every_template_keeps_its_paragraphs(sqlite_workspace):
                 text = composer.compose(audience, channel, "Ein schöner Tag.", "lena", trusted=True).text
                 paragraphs = text.split("\n\n")
                 assert len(paragraphs) == 4, (slug, audience.key, channel, text)
+                assert ("https://" in text) == (channel != "instagram"), text  # Instagram: „Link in Bio“
                 assert paragraphs[1].startswith("„Ein schöner Tag.“")
                 assert audience.cta_text in paragraphs[2]
 
@@ -116,3 +131,4 @@ def test_drafts_list_exports_json_and_csv(sqlite_workspace, capsys):
     exported = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["id"] for r in exported] == [str(r["id"]) for r in rows]
     assert exported[0]["hashtags"] == " ".join(rows[0]["hashtags"])
+    assert exported[0]["slot_at"] == rows[0]["slot_at"] and rows[0]["slot_at"].endswith(("+01:00", "+02:00"))

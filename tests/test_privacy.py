@@ -377,3 +377,18 @@ def test_an_erasure_killed_with_sigkill_completes_when_run_again(ws, database_ur
     assert HANDLE not in page.read_text("utf-8").lower() and HANDLE not in everything_stored(ws)
     with ws.engine.connect() as connection:
         assert connection.execute(select(models.Erasure.status)).all() == [("done",)]
+
+
+def test_erasure_deletes_the_crops_made_from_the_persons_posts(ws):
+    from campaign_worker.publish.drafts import make_draft_crops
+
+    assert make_draft_crops(ws, "test") > 0
+    with ws.engine.connect() as connection:
+        rows = connection.execute(select(models.Draft.post_id, models.Draft.crops)).all()
+    hers = set(her_posts(ws))
+    her_files = [ws.home.root / c["path"] for post_id, crops in rows if post_id in hers for c in crops or []]
+    other_files = [ws.home.root / c["path"] for post_id, crops in rows if post_id not in hers for c in crops or []]
+    assert her_files and other_files and all(p.is_file() for p in her_files + other_files)
+    erase_author(ws, HANDLE)
+    assert not [p for p in her_files if p.exists()]
+    assert all(p.is_file() for p in other_files)

@@ -320,3 +320,20 @@ def test_an_erasure_rewrites_earlier_static_exports_without_the_person(stadt, tm
             assert "anna.fremd" not in path.read_text(), path
     assert _shown((site / "index.html").read_text()) == {"w0", "w1", "w3"}
     assert len(list((site / "media").glob("*.jpg"))) == 6
+
+
+def test_rights_recorded_on_a_draft_put_a_community_post_on_the_wall(home):
+    from campaign_worker.publish import rights
+
+    ws = _open(home, "rights_cleared")
+    client = _client(ws)
+    assert _shown(client.get("/wall/stadt").text) == {"w0", "w1"}
+    with transaction(ws.engine) as connection:
+        rights.record(connection, "stadt", ws.ids["w2"], "maria", status="granted")
+        rights.record(connection, "stadt", ws.ids["w3"], "maria", status="granted", people=True)  # consent still missing
+    walls_cache_free = _client(ws)  # a new app: no render cache from before the change
+    assert _shown(walls_cache_free.get("/wall/stadt").text) == {"w0", "w1", "w2"}
+    with transaction(ws.engine) as connection:
+        rights.record(connection, "stadt", ws.ids["w3"], "maria", consent=True)
+    assert _shown(_client(ws).get("/wall/stadt").text) == {"w0", "w1", "w2", "w3"}
+    ws.close()

@@ -300,7 +300,12 @@ def test_drafts_are_listed_edited_and_approved_escaped(site):
     assert "&lt;/textarea&gt;&lt;script&gt;" in page and "Zu viele Hashtags (7 &gt; 5)" in page
     assert client.post("/drafts/1", data={"csrf_token": token, "text": "   "}).status_code == 400
     client.post("/drafts/1", data={"csrf_token": token, "text": "Komm nach Siegen – mach deine Ausbildung hier."})
-    client.post("/drafts/1/status", data={"csrf_token": token, "status": "approved"})
+    assert client.post("/drafts/1/status", data={"csrf_token": token, "status": "approved"}).status_code == 409  # rights not cleared
+    from campaign_worker.publish.rights import record
+
+    with transaction(site.engine) as connection:
+        record(connection, "siegen", site.ids["p1"], "moderator", status="granted")
+    assert client.post("/drafts/1/status", data={"csrf_token": token, "status": "approved"}).status_code == 303
     assert client.post("/drafts/1/status", data={"csrf_token": token, "status": "published"}).status_code == 400
-    assert "freigegeben" in client.get("/drafts?status=approved").text
+    assert "Bereit" in client.get("/drafts?status=approved").text
     assert client.get("/drafts/99").status_code == 404

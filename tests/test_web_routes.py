@@ -48,7 +48,7 @@ def form_posts(ws):
     return [
         ("/queue/action", {"campaign": "siegen", "action": "approve", "post_ids": [str(p2)], "back": "/queue"}),
         ("/drafts/1", {"text": "Neuer Text für Familien"}),
-        ("/drafts/1/status", {"status": "approved"}),
+        ("/drafts/1/status", {"status": "discarded"}),
     ]
 
 
@@ -62,7 +62,7 @@ def api_posts(ws):
 
 def test_the_matrix_covers_every_route(site):
     covered = {"/", "/login", "/logout", "/lang", "/queue", "/queue/action", "/posts/{campaign}/{post_id}",
-               "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/digests",
+               "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/drafts/{draft_id}/crops/{ratio}.jpg", "/digests",
                "/digests/{digest_id}", "/digests/{digest_id}/html", "/health", "/campaigns", "/api/queue",
                "/api/queue/counts", "/api/queue/decide", "/api/queue/undo", "/api/queue/{campaign}/{post_id}/history",
                "/privacy", "/privacy/erase"}
@@ -130,7 +130,7 @@ def test_moderators_and_admins_change_with_a_csrf_token_only(site, role):
         events = queue.history(connection, "siegen", site.ids["p2"])
         draft = connection.execute(Draft.__table__.select()).first()
     assert events[-1]["actor"] == f"user:{role}" and events[-1]["to_state"] == "approved"
-    assert (draft.text, draft.status, draft.edited_by) == ("Neuer Text für Familien", "approved", role)
+    assert (draft.text, draft.status, draft.edited_by) == ("Neuer Text für Familien", "discarded", role)
 
 
 def test_csrf_is_checked_on_login_logout_and_language(site):

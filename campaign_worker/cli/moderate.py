@@ -74,7 +74,7 @@ def _explain(ws: Workspace, slug: str, ref: str, language: str) -> None:
 def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | None = None) -> None:
     import json
 
-    from campaign_worker.moderation.audiences import guess_audiences
+    from campaign_worker.moderation.audiences import match_audiences
     from campaign_worker.moderation.engine import Moderator
     from campaign_worker.moderation.explain import outcome_json
     from campaign_worker.moderation.verdict import Candidate
@@ -106,7 +106,7 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | Non
         except (ValueError, TypeError) as exc:
             raise UserError(f"{input_file}, Zeile {number}: {exc}") from None
         line = outcome_json(candidate.key, moderator.evaluate(candidate))
-        line["audiences"] = guess_audiences(c, candidate.caption, candidate.hashtags)
+        line["audiences"] = [match.key for match in match_audiences(c, candidate.caption, candidate.hashtags)]
         sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

@@ -24,6 +24,7 @@ __all__ = ["Campaign", "ConfigError", "SourceConfig", "check_campaigns", "fold_h
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_RE = r"^[a-z][a-z0-9_]{0,31}$"
+SLOT_RE = r"(?i)^\s*(mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|sat|sun)\.?\s+([01]?\d|2[0-3]):[0-5]\d\s*$"
 HASHTAG_RE = r"^[a-z0-9_]{1,100}$"
 USERNAME_RE = r"^[A-Za-z0-9._]{1,30}$"
 # An account in partners, own or blocked accounts: its name, or its stable id as "id:<digits>"
@@ -211,6 +212,11 @@ class DraftSettings(Strict):
     )
     max_hashtags: int = Field(default=5, ge=0, le=30)
     extra_hashtags: list[str] = Field(default_factory=list)
+    hashtag_spellings: list[str] = Field(default_factory=list, description="readable CamelCase forms, e.g. MeinHerzTraegtKrone")
+    slots: dict[str, list[Annotated[str, Field(pattern=SLOT_RE)]]] = Field(
+        default_factory=lambda: {"default": ["di 18:00", "do 12:00", "sa 10:00"]},
+        description="weekly posting times per audience key (or default), e.g. [\"di 18:00\"]")
+    terms_url: str | None = Field(default=None, pattern=r"^https://", description="the campaign's terms, linked in rights requests")
 
 
 class DigestSettings(Strict):

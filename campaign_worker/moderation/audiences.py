@@ -1,29 +1,146 @@
-"""Guessing which audiences a post speaks to, from the campaign's audience keywords."""
+"""Which audiences a post speaks to, read from what the post says.
+
+The caption's words are the evidence; hashtags count as weak evidence and the campaign's own
+hashtags not at all. Words are folded like hashtags (ä → ae), so „Ärztin“ and „Aerztin“ match
+alike, and German compounds are read from their head: in „Pflegeausbildung“ the last part
+(„ausbildung“) decides, the first („pflege“) counts only a little. Built-in words for the
+well-known keys (`audience_words.py`, German and English) are joined by each audience's
+`keywords` from the campaign file. `match_audiences` returns the audiences best first, each
+with its score and the words that matched, so a person can see why.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from campaign_worker.config.campaigns import Campaign, fold_hashtag
+from campaign_worker.moderation.audience_words import AUDIENCE_WORDS
+
+HASHTAG_WEIGHT = 0.4  # a hashtag is weaker evidence than a sentence
+MODIFIER_WEIGHT = 0.3  # a compound's front part („Pflege“ in „Pflegeazubi“)
+KEYWORD_WEIGHT = 1.0  # a campaign keyword not in the built-in words
+MIN_SCORE = 1.0  # an audience needs at least this much evidence
+SECONDARY_SHARE = 0.6  # a further audience needs this share of the best one's score
+
+_WORD = re.compile(r"[a-z0-9ß]+")
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
+_MENTION = re.compile(r"(?<![\w.])@[\w.]+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
+@dataclass(frozen=True)
+class AudienceMatch:
+    key: str
+    score: float
+    words: tuple[str, ...]  # the post's words that matched, as written in the lexicon
+
+
+@dataclass(frozen=True)
+class _Term:
+    audience: str
+    text: str
+    weight: float
+    mode: str  # "prefix" | "infix" | "word" | "phrase"
+
+
+def fold_text(text: str) -> str:
+    """Lower case with umlauts folded the way hashtags are („Ärztin“ → „aerztin“)."""
+    return fold_hashtag(text)
+
+
+def _term(audience: str, spec: str, weight: float) -> _Term:
+    if spec.startswith("*"):
+        mode, text = "infix", spec[1:]
+    elif spec.startswith("="):
+        mode, text = "word", spec[1:]
+    else:
+        mode, text = "prefix", spec
+    text = fold_text(text)
+    if not _WORD.fullmatch(text):
+        mode = "phrase"  # several words or punctuation: matched in the running text
+    return _Term(audience, text, weight, mode)
 
 
 @lru_cache(maxsize=64)
-def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
-    folded = sorted({re.escape(fold_hashtag(k)) for k in keywords if k}, key=len, reverse=True)
-    if not folded:
-        return None
-    # Match at the start of a word, so "Familienausflug" counts for "familie".
-    return re.compile(r"(?<!\w)(?:" + "|".join(folded) + ")")
+def _lexicon(audiences: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[dict[str, list[_Term]], list[tuple[re.Pattern[str], _Term]]]:
+    """Single-word terms by their first two letters, and phrase terms as patterns."""
+    terms: dict[tuple[str, str], _Term] = {}
+    for key, keywords in audiences:
+        for spec, weight in AUDIENCE_WORDS.get(key, {}).items():
+            term = _term(key, spec, weight)
+            terms[(key, term.text)] = term
+        for keyword in keywords:
+            term = _term(key, keyword, KEYWORD_WEIGHT)
+            terms.setdefault((key, term.text), term)
+    by_start: dict[str, list[_Term]] = {}
+    phrases: list[tuple[re.Pattern[str], _Term]] = []
+    for term in terms.values():
+        if term.mode == "phrase":
+            phrases.append((re.compile(r"(?<![a-z0-9])" + re.escape(term.text) + r"(?![a-z0-9])"), term))
+        elif term.mode == "infix":
+            by_start.setdefault("", []).append(term)
+        else:
+            by_start.setdefault(term.text[:2], []).append(term)
+    return by_start, phrases
 
 
-def guess_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> list[str]:
-    """Audience keys ordered by how many of their keywords the post mentions (at least one)."""
-    text = fold_hashtag(f"{caption} {' '.join(hashtags)}")
-    scores: list[tuple[int, int, str]] = []
-    for index, audience in enumerate(campaign.audiences):
-        pattern = _pattern(tuple(audience.keywords))
-        hits = len(pattern.findall(text)) if pattern else 0
-        if hits:
-            scores.append((-hits, index, audience.key))
-    return [key for _, _, key in sorted(scores)]
+def _word_hits(word: str, by_start: dict[str, list[_Term]]) -> list[tuple[int, _Term]]:
+    """(end position in the word, term) for every term that matches this word."""
+    hits = []
+    for term in by_start.get(word[:2], ()):
+        if term.mode == "word" and word == term.text or term.mode == "prefix" and word.startswith(term.text):
+            hits.append((len(term.text), term))
+    for term in by_start.get("", ()):
+        at = word.rfind(term.text)
+        if at >= 0:
+            hits.append((at + len(term.text), term))
+    return hits
+
+
+def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[str, float]]) -> None:
+    for word in words:
+        hits = _word_hits(word, by_start)
+        if not hits:
+            continue
+        # The compound's head is its last part: the term that ends last (the longest on a tie).
+        head_end = max(end for end, _ in hits)
+        head = max((t for end, t in hits if end == head_end), key=lambda t: len(t.text))
+        best: dict[str, tuple[float, str]] = {}  # one word is one piece of evidence per audience
+        for end, term in hits:
+            share = 1.0 if term.audience == head.audience else MODIFIER_WEIGHT
+            value = term.weight * weight * share
+            if value > best.get(term.audience, (0.0, ""))[0]:
+                best[term.audience] = (value, term.text)
+        for audience, (value, text) in best.items():
+            current = found.setdefault(audience, {})
+            if value > current.get(text, 0.0):
+                current[text] = value
+
+
+def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> list[AudienceMatch]:
+    """The campaign's audiences this post speaks to, best first, with scores and matched words.
+
+    Empty when nothing in the post points to an audience (a landscape photo).
+    """
+    by_start, phrases = _lexicon(tuple((a.key, tuple(a.keywords)) for a in campaign.audiences))
+    text = _URL.sub(" ", _MENTION.sub(" ", caption or ""))
+    own = set(campaign.hashtags)
+    tags = {fold_text(t) for t in [*_HASHTAG.findall(text), *hashtags]} - own
+    prose = fold_text(_HASHTAG.sub(" ", text))
+    found: dict[str, dict[str, float]] = {}
+    _evidence(_WORD.findall(prose), 1.0, by_start, found)
+    _evidence(sorted(tags), HASHTAG_WEIGHT, by_start, found)
+    for pattern, term in phrases:
+        if pattern.search(prose):
+            current = found.setdefault(term.audience, {})
+            current[term.text] = max(current.get(term.text, 0.0), term.weight)
+    order = {a.key: i for i, a in enumerate(campaign.audiences)}
+    scored = sorted(((round(sum(w.values()), 3), key, w) for key, w in found.items() if key in order),
+                    key=lambda s: (-s[0], order[s[1]]))
+    if not scored or scored[0][0] < MIN_SCORE:
+        return []
+    floor = max(MIN_SCORE, scored[0][0] * SECONDARY_SHARE)
+    return [AudienceMatch(key, score, tuple(sorted(w, key=lambda t: -w[t])))
+            for score, key, w in scored if score >= floor]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from campaign_worker.moderation.audiences import guess_audiences
+from campaign_worker.moderation.audiences import match_audiences
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.store.db import reading, transaction
 from campaign_worker.store.models import (
@@ -110,7 +110,7 @@ def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = Fals
         # The rules run outside any transaction; only the outcomes are written, a few at a time,
         # so other writers (the scheduler, moderators) wait milliseconds, not a whole batch.
         evaluated = [
-            (row["id"], moderator.evaluate(candidate), guess_audiences(campaign, candidate.caption, candidate.hashtags))
+            (row["id"], moderator.evaluate(candidate), [m.key for m in match_audiences(campaign, candidate.caption, candidate.hashtags)])
             for candidate, row in work[start : start + BATCH]
         ]
         for first in range(0, len(evaluated), WRITE_BATCH):

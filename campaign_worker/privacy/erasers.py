@@ -72,3 +72,5 @@ def run_exporters(ws: Workspace, post_ids: list[int]) -> dict[str, Any]:
 
 # Static wall exports in the campaign's web space are written again without the removed posts.
 register_eraser("wall_exports", "campaign_worker.publish.wall:refresh_exports", when="after")
+# Crops of drafts live as files next to the database; they go while the drafts' rows still say where.
+register_eraser("crops", "campaign_worker.publish.drafts:erase_crops", when="before")

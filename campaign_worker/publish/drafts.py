@@ -1,14 +1,21 @@
-"""Composing drafts: one text per approved post, audience and channel, within the platform limits.
+"""Composing drafts: a shortlist of texts a marketing team posts as they are.
 
-Each audience has its own template (`templates/drafts/<audience>.txt.j2`, falling back to
-`default.txt.j2`), so copy differs by audience and not only by channel. A draft records the
-problems a person must solve before publishing (image crop, rights, length).
-Composing is idempotent: an existing draft is kept; `refresh` re-renders only untouched ones.
+By default one draft per approved post and channel, for the post's primary audience (a
+manager's override first, then the stored or matched audiences); `audiences="all"` adds one
+for every audience the post speaks to. Each audience has its own template
+(`templates/drafts/<audience>.txt.j2`, else `default.txt.j2`) with several openings, picked by
+post, so a week's drafts do not all start alike. Copy follows the channel: Instagram gets
+„Link in Bio“ (the link is stored for the bio) and at most the campaign's hashtag limit in
+CamelCase; Facebook and LinkedIn get the link in the text and partners' company names instead
+of handles. The quoted caption is cleaned first (`quotes.py`). A draft records the problems a
+person must solve before publishing (crop, rights, length, du/Sie, language). Composing is
+idempotent: an existing draft is kept; `refresh` re-renders only untouched ones.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,12 +23,17 @@ from typing import TYPE_CHECKING
 from jinja2 import TemplateNotFound
 from sqlalchemy import and_, func, select, update
 
-from campaign_worker.moderation.audiences import guess_audiences
 from campaign_worker.config.campaigns import Audience, Campaign, fold_hashtag
-from campaign_worker.store.db import insert_ignore, reading, transaction
+from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.moderation.audiences import match_audiences
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
+from campaign_worker.publish.quotes import clean_quote
+from campaign_worker.publish.rights import RightsNotCleared, blocker, rights_row
+from campaign_worker.publish.slots import upcoming
+from campaign_worker.publish.templating import make_environment
+from campaign_worker.store.db import insert_ignore, reading, transaction
 from campaign_worker.store.models import (
-    Draft,
+    audience_override_table as override,
     campaign_post_table as cp,
     draft_table as draft,
     media_table as media,
@@ -29,14 +41,16 @@ from campaign_worker.store.models import (
     post_table as post,
 )
 from campaign_worker.timeutil import utcnow
-from campaign_worker.publish.templating import make_environment
 
 if TYPE_CHECKING:
+    from campaign_worker.privacy.removal import Removal
     from campaign_worker.home import Home
     from campaign_worker.workspace import Workspace
 
 EXCERPT_CHARS = 280
-_HASHTAG_OR_MENTION = re.compile(r"(?<!\w)[#@][\w.]+", re.UNICODE)
+GENERAL = "alle"  # the audience of a post that speaks to none in particular (a landscape photo)
+STATUS_LABELS = {"draft": "Entwurf", "approved": "Bereit", "discarded": "Verworfen"}
+CHANNEL_LABELS = {"instagram": "Instagram", "facebook": "Facebook", "linkedin": "LinkedIn"}
 
 
 @dataclass(frozen=True)
@@ -46,19 +60,42 @@ class ComposedDraft:
     text: str
     hashtags: tuple[str, ...]
     problems: tuple[str, ...]
+    link: str | None = None
+    alt_text: str | None = None
 
 
 def excerpt(caption: str, limit: int = EXCERPT_CHARS) -> str:
-    """The caption's words without hashtags and mentions, in one paragraph."""
-    text = _HASHTAG_OR_MENTION.sub("", caption or "")
-    text = re.sub(r"\s+", " ", text).strip(" -–,;")
+    """The caption's words without hashtags, mentions, links and link phrases, in one paragraph."""
+    text = clean_quote(caption).text
     return cut(text, limit) if text else ""
+
+
+def spelled(campaign: Campaign, tag: str) -> str:
+    """A folded tag in the campaign's readable spelling („meinherztraegtkrone“ → „MeinHerzTraegtKrone“)."""
+    for spelling in campaign.drafts.hashtag_spellings:
+        if fold_hashtag(spelling) == tag:
+            return spelling.lstrip("#")
+    return tag[:1].upper() + tag[1:]
 
 
 def draft_hashtags(campaign: Campaign, channel: str) -> tuple[str, ...]:
     tags = [*campaign.hashtags, *(fold_hashtag(t) for t in campaign.drafts.extra_hashtags)]
     limit = campaign.drafts.max_hashtags if channel == "instagram" else min(campaign.drafts.max_hashtags, 3)
-    return tuple(dict.fromkeys(tags))[:limit]
+    return tuple(spelled(campaign, t) for t in dict.fromkeys(tags))[:limit]
+
+
+def general_audience(campaign: Campaign) -> Audience:
+    first = campaign.audiences[0]
+    return Audience(key=GENERAL, label="Alle Zielgruppen", label_en="All audiences", tone="Sie",
+                    cta_text="Mehr erfahren", cta_url=first.cta_url)
+
+
+def alt_text(caption: str, accessibility: str | None = None) -> str:
+    """A first alt text for the picture: Instagram's own description, else the caption's opening."""
+    if accessibility:
+        return cut(accessibility.strip(), 250)
+    text = clean_quote(caption).text
+    return cut(f"Foto: {text}", 250) if text else "Foto aus der Community (Beschreibung ergänzen)"
 
 
 class Composer:
@@ -67,6 +104,7 @@ class Composer:
     def __init__(self, home: Home, campaign: Campaign):
         self.campaign = campaign
         self.env = make_environment(home, campaign.language, campaign.tz)
+        self.partner_names = {a.lower(): p.name for p in campaign.partners for a in p.accounts}
 
     def _template(self, audience: Audience):
         try:
@@ -74,35 +112,53 @@ class Composer:
         except TemplateNotFound:
             return self.env.get_template("drafts/default.txt.j2")
 
+    def credit(self, author: str | None, channel: str) -> str | None:
+        if not author:
+            return None
+        partner = self.partner_names.get(author.lower())
+        if channel == "instagram":
+            return f"@{author}"
+        return partner or f"{author} (Instagram)"
+
     def compose(self, audience: Audience, channel: str, caption: str, author: str | None,
-                trusted: bool, image: tuple[int | None, int | None] = (None, None)) -> ComposedDraft:
+                trusted: bool, image: tuple[int | None, int | None] = (None, None), variant: int = 0,
+                accessibility: str | None = None) -> ComposedDraft:
         limits = CHANNELS[channel]
         tags = draft_hashtags(self.campaign, channel)
         tag_line = " ".join(f"#{t}" for t in tags)
-        credit = f"@{author}" if author else "unserer Community"
+        credit = self.credit(author, channel)
+        du = audience.tone == "du"
+        link = audience.cta_url
+        quote = clean_quote(caption)
         body_for = lambda text: self._template(audience).render(  # noqa: E731
-            campaign=self.campaign, audience=audience, channel=channel, du=audience.tone == "du",
-            excerpt=text, author=author, credit=credit,
+            campaign=self.campaign, audience=audience, channel=channel, du=du, excerpt=text, author=author,
+            credit=credit, variant=variant, link=None if channel == "instagram" else link,
+            link_in_bio=channel == "instagram" and bool(link),
         ).strip()
-        full = excerpt(caption)
+        full = cut(quote.text, EXCERPT_CHARS) if quote.text else ""
         body = body_for(full)
         room = limits.max_chars - grapheme_len(tag_line) - 2
         if grapheme_len(body) > room and full:
             # Shorten only the quoted caption; the call to action stays whole.
             overflow = grapheme_len(body) - room
             body = body_for(cut(full, max(20, grapheme_len(full) - overflow - 1)))
+        body = re.sub(r"\n{3,}", "\n\n", body)
         text = f"{body}\n\n{tag_line}" if tag_line else body
         problems = list(image_problems(channel, *image))
         if grapheme_len(text) > limits.max_chars:
             problems.append(f"Text zu lang: {grapheme_len(text)} von {limits.max_chars} Zeichen")
+        if quote.address and quote.address != audience.tone:
+            problems.append(f"Anrede prüfen: das Zitat spricht mit „{quote.address}“ an, der Entwurf mit „{audience.tone}“")
+        if quote.language == "en" and self.campaign.language == "de":
+            problems.append("Englischer Beitrag: für internationale Fachkräfte auf Englisch posten oder Zitat übersetzen")
         if not trusted:
-            problems.append(f"Bildrechte klären: Erlaubnis von {credit} einholen, bevor der Beitrag geteilt wird")
-        return ComposedDraft(audience.key, channel, text, tags, tuple(problems))
+            problems.append(f"Bildrechte klären: Erlaubnis von {credit or 'der Urheberin oder dem Urheber'} einholen, bevor der Beitrag geteilt wird")
+        return ComposedDraft(audience.key, channel, text, tags, tuple(problems), link, alt_text(caption, accessibility))
 
 
 def _approved_posts(connection, campaign: Campaign) -> list[dict]:
     query = (
-        select(post.c.id, post.c.caption, post.c.author_username, cp.c.audiences)
+        select(post.c.id, post.c.caption, post.c.author_username, cp.c.audiences, cp.c.posted_at)
         .join(cp, cp.c.post_id == post.c.id)
         .where(cp.c.campaign == campaign.slug, cp.c.state == "approved")
         .order_by(cp.c.posted_at, post.c.id)
@@ -117,12 +173,25 @@ def _approved_posts(connection, campaign: Campaign) -> list[dict]:
             .where(post_media.c.position == 0)
         )
     }
+    overrides = {r.post_id: r.audiences for r in connection.execute(
+        select(override.c.post_id, override.c.audiences).where(override.c.campaign == campaign.slug))}
     for row in rows:
         row["image"] = first_images.get(row["id"], (None, None))
+        row["override"] = overrides.get(row["id"])
     return rows
 
 
-def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+def post_audiences(campaign: Campaign, row: dict) -> list[str]:
+    """A post's audiences, primary first: a manager's override, else the stored, else the matched ones."""
+    keys = {a.key for a in campaign.audiences}
+    chosen = row.get("override") or row.get("audiences") or [m.key for m in match_audiences(campaign, row.get("caption") or "")]
+    return [k for k in chosen if k in keys]
+
+
+def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False, audiences: str = "primary",
+                     should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+    if audiences not in ("primary", "all"):
+        raise CampaignWorkerError(f"--audiences {audiences!r}: primary oder all / use primary or all")
     composer = Composer(ws.home, campaign)
     trusted_accounts = campaign.partner_accounts | {a.lower() for a in campaign.own_accounts}
     with reading(ws.engine) as connection:
@@ -133,28 +202,33 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
                                         .where(draft.c.campaign == campaign.slug))
         }
     counts = {"posts": len(posts), "created": 0, "refreshed": 0, "kept": 0}
-    keys = [a.key for a in campaign.audiences]
+    planned: dict[str, list] = {}
+    now = utcnow()
     for start in range(0, len(posts), 200):
         if should_stop():
             break
         new_rows, refreshed = [], []
-        now = utcnow()
         for row in posts[start : start + 200]:
             trusted = (row["author_username"] or "").lower() in trusted_accounts
-            guessed = row["audiences"] or guess_audiences(campaign, row["caption"] or "")
-            for key in [k for k in guessed if k in keys] or keys:
+            keys = post_audiences(campaign, row) or [GENERAL]
+            variant = zlib.crc32(str(row["id"]).encode())
+            for key in keys if audiences == "all" else keys[:1]:
+                audience = general_audience(campaign) if key == GENERAL else campaign.audience(key)
                 for channel in campaign.drafts.channels:
                     target = (row["id"], key, channel)
                     if target in existing and not (refresh and existing[target] == ("draft", None)):
                         counts["kept"] += 1
                         continue
-                    composed = composer.compose(campaign.audience(key), channel, row["caption"], row["author_username"], trusted, row["image"])
-                    values = {"text": composed.text, "hashtags": list(composed.hashtags), "problems": list(composed.problems), "updated_at": now}
+                    composed = composer.compose(audience, channel, row["caption"], row["author_username"], trusted,
+                                                row["image"], variant)
+                    values = {"text": composed.text, "hashtags": list(composed.hashtags), "problems": list(composed.problems),
+                              "link": composed.link, "alt_text": composed.alt_text, "updated_at": now}
                     if target in existing:
                         refreshed.append((target, values))
                     else:
                         new_rows.append({"campaign": campaign.slug, "post_id": row["id"], "audience": key, "channel": channel,
                                          "status": "draft", "created_at": now, **values})
+        _plan_slots(campaign, new_rows, planned, now)
         with transaction(ws.engine) as connection:
             insert_ignore(connection, draft, new_rows, ("campaign", "post_id", "audience", "channel"))
             for (post_id, key, channel), values in refreshed:
@@ -166,35 +240,53 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
     return counts
 
 
-def compose(ws: Workspace, campaigns: list[str] | None = None, *, refresh: bool = False, should_stop: Callable[[], bool] = lambda: False) -> dict:
+def _plan_slots(campaign: Campaign, rows: list[dict], planned: dict[str, list], now) -> None:
+    """Give new drafts the next free weekly slot of their audience; a post's channels share one."""
+    slots = campaign.drafts.slots
+    by_post: dict[tuple[int, str], object] = {}
+    for row in rows:
+        key = row["audience"] if row["audience"] in slots else "default"
+        if key not in slots:
+            continue
+        if (row["post_id"], key) not in by_post:
+            queue = planned.setdefault(key, [])
+            if not queue:
+                queue.extend(upcoming(slots[key], campaign.tz, now, 200))
+            by_post[(row["post_id"], key)] = queue.pop(0) if queue else None
+        row["slot_at"] = by_post[(row["post_id"], key)]
+
+
+def compose(ws: Workspace, campaigns: list[str] | None = None, *, refresh: bool = False, audiences: str = "primary",
+            should_stop: Callable[[], bool] = lambda: False) -> dict:
     """The scheduled task: drafts for every selected campaign."""
-    return ws.for_each(campaigns, lambda c: compose_campaign(ws, c, refresh=refresh, should_stop=should_stop), should_stop)
+    return ws.for_each(campaigns, lambda c: compose_campaign(ws, c, refresh=refresh, audiences=audiences, should_stop=should_stop),
+                       should_stop)
 
 
-DRAFT_FIELDS = ("id", "post_id", "audience", "channel", "status", "text", "hashtags", "problems")
+DRAFT_FIELDS = ("id", "post_id", "audience", "channel", "status", "slot_at", "text", "link", "alt_text", "hashtags", "problems")
 
 
 def list_drafts(connection, campaign: str, *, audience: str | None = None, channel: str | None = None,
                 status: str | None = None, limit: int = 100) -> list[dict]:
     """A campaign's drafts as plain rows (`DRAFT_FIELDS`), by post, audience and channel."""
-    query = select(*(getattr(Draft, f) for f in DRAFT_FIELDS)).where(Draft.campaign == campaign)
+    query = select(*(draft.c[f] for f in DRAFT_FIELDS)).where(draft.c.campaign == campaign)
     if audience:
-        query = query.where(Draft.audience == audience)
+        query = query.where(draft.c.audience == audience)
     if channel:
-        query = query.where(Draft.channel == channel)
+        query = query.where(draft.c.channel == channel)
     if status:
-        query = query.where(Draft.status == status)
-    query = query.order_by(Draft.post_id, Draft.audience, Draft.channel).limit(limit)
+        query = query.where(draft.c.status == status)
+    query = query.order_by(draft.c.post_id, draft.c.audience, draft.c.channel).limit(limit)
     return [dict(r._mapping) for r in connection.execute(query)]
 
 
-def recent_drafts(connection, campaign: str = "", status: str = "", limit: int = 200) -> list[dict]:
-    """The most recently changed drafts (every column), optionally of one campaign and status."""
-    query = select(draft).order_by(draft.c.updated_at.desc(), draft.c.id.desc()).limit(limit)
-    if campaign:
-        query = query.where(draft.c.campaign == campaign)
-    if status:
-        query = query.where(draft.c.status == status)
+def recent_drafts(connection, campaign: str = "", status: str = "", limit: int = 200, *, audience: str = "",
+                  channel: str = "", offset: int = 0) -> list[dict]:
+    """The most recently changed drafts (every column), optionally of one campaign, status, audience and channel."""
+    query = select(draft).order_by(draft.c.updated_at.desc(), draft.c.id.desc()).limit(limit).offset(offset)
+    for column, value in ((draft.c.campaign, campaign), (draft.c.status, status), (draft.c.audience, audience), (draft.c.channel, channel)):
+        if value:
+            query = query.where(column == value)
     return [dict(r._mapping) for r in connection.execute(query)]
 
 
@@ -208,9 +300,27 @@ def draft_source(connection, post_id: int):
     return connection.execute(select(post.c.caption, post.c.author_username).where(post.c.id == post_id)).first()
 
 
-def edit_draft(connection, draft_id: int, user: str, *, text: str | None = None, status: str | None = None) -> None:
-    """A person's change to a draft's text or status, stamped with who and when."""
+def draft_blocker(ws: Workspace, connection, row: dict) -> str | None:
+    """Why a draft's post may not be published yet (rights, consent), or None."""
+    campaign = ws.campaign(row["campaign"])
+    source = draft_source(connection, row["post_id"])
+    author = ((source.author_username if source else None) or "").lower()
+    trusted = author in campaign.partner_accounts | {a.lower() for a in campaign.own_accounts}
+    return blocker(rights_row(connection, row["campaign"], row["post_id"]), trusted)
+
+
+def edit_draft(connection, draft_id: int, user: str, *, text: str | None = None, status: str | None = None,
+               ws: Workspace | None = None) -> None:
+    """A person's change to a draft's text or status, stamped with who and when.
+
+    Marking a draft ready (`approved`) needs cleared picture rights (pass `ws` to check them).
+    """
     values = {"text": text} if text is not None else {}
+    if status == "approved" and ws is not None:
+        row = draft_row(connection, draft_id)
+        reason = row and draft_blocker(ws, connection, row)
+        if reason:
+            raise RightsNotCleared(f"Entwurf {draft_id} kann nicht bereit sein: {reason} / draft {draft_id} cannot be ready: rights not cleared")
     if status is not None:
         values["status"] = status
     connection.execute(update(draft).where(draft.c.id == draft_id).values(**values, edited_by=user, updated_at=utcnow()))
@@ -224,3 +334,101 @@ def draft_counts(connection) -> dict[str, dict[str, int]]:
     ):
         counts.setdefault(slug, {})[status] = n
     return counts
+
+
+def make_draft_crops(ws: Workspace, campaign: str, limit: int = 1000) -> int:
+    """Crops for the campaign's drafts that have a picture and no crops yet; returns how many drafts got them."""
+    from campaign_worker.publish.crops import make_crops
+
+    with reading(ws.engine) as connection:
+        rows = connection.execute(
+            select(draft.c.id, draft.c.channel, draft.c.focal_x, draft.c.focal_y, draft.c.crops, post_media.c.media_sha256)
+            .join(post_media, and_(post_media.c.post_id == draft.c.post_id, post_media.c.position == 0))
+            .where(draft.c.campaign == campaign, draft.c.status != "discarded")
+            .order_by(draft.c.id)).all()
+    rows = [r for r in rows if not r.crops][:limit]
+    done = 0
+    target = ws.home.root / "data" / "crops" / campaign
+    for row in rows:
+        source = ws.media.path_for(row.media_sha256)
+        if not source.is_file():
+            continue
+        crops = make_crops(source, target, f"draft-{row.id}", row.channel, (row.focal_x, row.focal_y))
+        stored = [{"ratio": c.ratio, "path": str(c.path.relative_to(ws.home.root)), "width": c.width, "height": c.height} for c in crops]
+        with transaction(ws.engine) as connection:
+            connection.execute(update(draft).where(draft.c.id == row.id).values(crops=stored))
+        done += 1
+    return done
+
+
+def erase_crops(ws: Workspace, removal: Removal) -> dict[str, int]:
+    """Privacy eraser: delete the crop files of the drafts made from the removed posts.
+
+    Runs before the drafts' rows go (it reads their paths); safe to run twice.
+    """
+    memberships = set(removal.memberships)
+    whole = set(removal.post_ids)
+    post_ids = sorted(whole | {post_id for _campaign, post_id in memberships})
+    removed = 0
+    for start in range(0, len(post_ids), 500):
+        with reading(ws.engine) as connection:
+            rows = connection.execute(
+                select(draft.c.campaign, draft.c.post_id, draft.c.crops).where(draft.c.post_id.in_(post_ids[start:start + 500]))
+            ).all()
+        for row in rows:
+            if row.post_id not in whole and (row.campaign, row.post_id) not in memberships:
+                continue  # the post stays in this campaign
+            for crop in row.crops or []:
+                path = (ws.home.root / crop.get("path", "")).resolve()
+                if ws.home.root.resolve() in path.parents and path.is_file():
+                    path.unlink()
+                    removed += 1
+    return {"files": removed}
+
+
+def set_audiences(connection, campaign: Campaign, post_id: int, keys: list[str], user: str) -> None:
+    """A manager's choice of a post's audiences (primary first); drafts composed after it follow it."""
+    unknown = [k for k in keys if k not in {a.key for a in campaign.audiences}]
+    if unknown or not keys:
+        raise CampaignWorkerError(f"Unbekannte Zielgruppe {', '.join(unknown) or '(keine)'}: erlaubt sind "
+                                  f"{', '.join(a.key for a in campaign.audiences)} / unknown audience")
+    from campaign_worker.store.models import audience_override_table as table
+
+    connection.execute(table.delete().where(table.c.campaign == campaign.slug, table.c.post_id == post_id))
+    connection.execute(table.insert().values(campaign=campaign.slug, post_id=post_id, audiences=keys, set_by=user, set_at=utcnow()))
+
+
+def channel_limit(channel: str) -> int:
+    """The most characters (graphemes) a post on this channel takes."""
+    return CHANNELS[channel].max_chars if channel in CHANNELS else max(c.max_chars for c in CHANNELS.values())
+
+
+def draft_review(ws: Workspace, connection, row: dict) -> dict:
+    """What the draft page shows beside the text: labels, limits, crops, rights and the request comment."""
+    from campaign_worker.publish.rights import STATUS_LABELS as RIGHTS_LABELS, request_comment
+
+    campaign = ws.campaign(row["campaign"])
+    audience = general_audience(campaign) if row["audience"] not in {a.key for a in campaign.audiences} else campaign.audience(row["audience"])
+    source = draft_source(connection, row["post_id"])
+    rights = rights_row(connection, row["campaign"], row["post_id"])
+    reason = draft_blocker(ws, connection, row)
+    limits = CHANNELS.get(row["channel"])
+    return {
+        "audience_label": audience.label, "channel_label": CHANNEL_LABELS.get(row["channel"], row["channel"]),
+        "status_labels": STATUS_LABELS, "max_chars": channel_limit(row["channel"]),
+        "preview_chars": limits.preview_chars if limits else None, "length": grapheme_len(row["text"]),
+        "crops": row["crops"] or [], "rights": rights, "rights_label": RIGHTS_LABELS.get(rights["status"], rights["status"]),
+        "blocker": reason,
+        "request": request_comment(source.author_username if source else None, campaign.drafts.terms_url, audience.tone == "du")
+        if reason and rights["status"] in ("open", "requested") else None,
+    }
+
+
+def crop_file(ws: Workspace, row: dict, ratio: str):
+    """The stored crop of a draft for `ratio`, or None (only files the draft lists, inside the home)."""
+    for crop in row["crops"] or []:
+        if crop.get("ratio") == ratio:
+            path = (ws.home.root / crop["path"]).resolve()
+            if path.is_file() and ws.home.root.resolve() in path.parents:
+                return path
+    return None

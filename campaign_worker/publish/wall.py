@@ -107,10 +107,20 @@ class WallError(CampaignWorkerError):
 def rights_statuses(connection: Connection, campaign: str, post_ids: list[int]) -> dict[int, str]:
     """post id → reuse-rights status (`cleared`, or anything else: not cleared) in `campaign`.
 
-    The one place the wall asks about rights. No rights are recorded yet, so every post is
-    `unknown`; under `rights_cleared` only partner and own posts show until they are.
+    The one place the wall asks about rights, answered from the drafts' rights records: a post
+    is cleared when its author granted reuse and, where recognisable people or minors are in
+    the picture, their consent is recorded too (KUG §22). Without a record it is `unknown`.
     """
-    return dict.fromkeys(post_ids, RIGHTS_UNKNOWN)
+    from campaign_worker.publish.rights import blocker
+    from campaign_worker.store.models import post_rights_table as rights
+
+    statuses = dict.fromkeys(post_ids, RIGHTS_UNKNOWN)
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start:start + 500]
+        rows = connection.execute(select(rights).where(rights.c.campaign == campaign, rights.c.post_id.in_(chunk))).mappings()
+        for row in rows:
+            statuses[row["post_id"]] = RIGHTS_CLEARED if blocker(dict(row), trusted=False) is None else row["status"]
+    return statuses
 
 
 @dataclass(frozen=True)

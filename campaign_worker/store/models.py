@@ -172,6 +172,44 @@ class Draft(SQLModel, table=True):
     edited_by: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    link: str | None = Field(default=None, max_length=500)  # Instagram: goes to the bio, not the caption
+    alt_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    slot_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))  # planned time (UTC)
+    crops: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    focal_x: float = Field(default=0.5)
+    focal_y: float = Field(default=0.5)
+
+
+class PostRights(SQLModel, table=True):
+    """Whether a post's picture may be reposted: a partner's by config, others by a recorded answer."""
+
+    __tablename__ = "post_rights"
+    __table_args__ = (UniqueConstraint("campaign", "post_id", name="uq_post_rights"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
+    status: str = Field(default="open", max_length=16)  # open | requested | granted | declined
+    people: bool = False  # recognisable people in the picture (KUG §22)
+    minors: bool = False
+    consent: bool = False  # recorded consent of the people shown (parents for minors)
+    history: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # who did what when
+    updated_by: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class AudienceOverride(SQLModel, table=True):
+    """A manager's choice of a post's audiences, which drafts follow instead of the matching."""
+
+    __tablename__ = "audience_override"
+    __table_args__ = (UniqueConstraint("campaign", "post_id", name="uq_audience_override"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=64)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
+    audiences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    set_by: str = Field(max_length=100)
+    set_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class Digest(SQLModel, table=True):
@@ -362,6 +400,8 @@ moderation_event_table = ModerationEvent.__table__
 draft_table = Draft.__table__
 digest_table = Digest.__table__
 digest_delivery_table = DigestDelivery.__table__
+post_rights_table = PostRights.__table__
+audience_override_table = AudienceOverride.__table__
 job_run_table = JobRun.__table__
 scheduler_lock_table = SchedulerLock.__table__
 job_alert_table = JobAlert.__table__

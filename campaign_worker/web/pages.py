@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from campaign_worker.moderation import queue
 from campaign_worker.publish import digest as digests, drafts
+from campaign_worker.publish.rights import RightsNotCleared
 from campaign_worker.scheduler.ledger import latest_run_rows, recent_run_rows
 from campaign_worker.sources.status import source_state_rows
 from campaign_worker.store.db import transaction
@@ -31,7 +32,7 @@ admin_form = FormGuard("admin")
 
 ACTIONS = {"approve": "approved", "reject": "rejected", "later": "later", "pending": "pending"}
 DRAFT_STATUSES = ("draft", "approved", "discarded")
-MAX_DRAFT_CHARS = 63_206  # the longest any channel takes (Facebook)
+DRAFTS_PER_PAGE = 50
 THUMB_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -193,12 +194,19 @@ def thumbnail(request: Request, sha256: str, account: Account = Depends(viewer))
 # --- drafts ------------------------------------------------------------------------------
 
 @router.get("/drafts")
-def drafts_page(request: Request, campaign: str = "", status: str = "", account: Account = Depends(viewer)):
+def drafts_page(request: Request, campaign: str = "", status: str = "", audience: str = "", channel: str = "",
+                page: int = 1, account: Account = Depends(viewer)):
     ws = workspace_of(request)
+    page = max(1, min(page, 10_000))
     with reading(ws.engine) as connection:
-        rows = drafts.recent_drafts(connection, campaign, status)
-    return render(request, "web/drafts.html", {"drafts": rows, "campaigns": ws.campaigns, "campaign": campaign,
-                                               "status": status, "statuses": DRAFT_STATUSES})
+        rows = drafts.recent_drafts(connection, campaign, status, DRAFTS_PER_PAGE + 1, audience=audience, channel=channel,
+                                    offset=(page - 1) * DRAFTS_PER_PAGE)
+    audiences = {a.key: a.label for c in ws.campaigns.values() for a in c.audiences} | {drafts.GENERAL: "Alle Zielgruppen"}
+    return render(request, "web/drafts.html", {
+        "drafts": rows[:DRAFTS_PER_PAGE], "campaigns": ws.campaigns, "campaign": campaign, "status": status, "statuses": DRAFT_STATUSES,
+        "audience": audience, "channel": channel, "audiences": audiences, "channels": drafts.CHANNEL_LABELS,
+        "status_labels": drafts.STATUS_LABELS, "page": page, "has_next": len(rows) > DRAFTS_PER_PAGE,
+        "query": {"campaign": campaign, "status": status, "audience": audience, "channel": channel}})
 
 
 def _draft(request: Request, draft_id: int) -> dict:
@@ -212,19 +220,31 @@ def _draft(request: Request, draft_id: int) -> dict:
 @router.get("/drafts/{draft_id}")
 def draft_page(request: Request, draft_id: RowId, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
-    with reading(workspace_of(request).engine) as connection:
+    ws = workspace_of(request)
+    with reading(ws.engine) as connection:
         source = drafts.draft_source(connection, draft["post_id"])
+        review = drafts.draft_review(ws, connection, draft)
     return render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
-                                              "can_edit": account.may("moderator"), "max_chars": MAX_DRAFT_CHARS})
+                                              "can_edit": account.may("moderator"), **review})
+
+
+@router.get("/drafts/{draft_id}/crops/{ratio}.jpg")
+def draft_crop(request: Request, draft_id: int, ratio: str, account: Account = Depends(viewer)):
+    draft = _draft(request, draft_id)
+    path = drafts.crop_file(workspace_of(request), draft, ratio)
+    if path is None:
+        raise HTTPException(404)
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/drafts/{draft_id}")
 def draft_save(request: Request, draft_id: RowId, account: Account = Depends(moderator_form), text: str = Form(...)):
     _ = translator(request)
-    _draft(request, draft_id)
+    draft = _draft(request, draft_id)
     text = text.replace("\r\n", "\n").strip()
-    if not text or len(text) > MAX_DRAFT_CHARS:
-        raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": MAX_DRAFT_CHARS})
+    limit = drafts.channel_limit(draft["channel"])
+    if not text or drafts.grapheme_len(text) > limit:
+        raise HTTPException(400, detail=_("The text must have 1 to %(max)s characters.") % {"max": limit})
     with transaction(workspace_of(request).engine) as connection:
         drafts.edit_draft(connection, draft_id, account.username, text=text)
     flash(request, _("Draft saved."))
@@ -237,8 +257,12 @@ def draft_status(request: Request, draft_id: RowId, account: Account = Depends(m
     if status not in DRAFT_STATUSES:
         raise HTTPException(400, detail=_("Unknown status."))
     _draft(request, draft_id)
-    with transaction(workspace_of(request).engine) as connection:
-        drafts.edit_draft(connection, draft_id, account.username, status=status)
+    ws = workspace_of(request)
+    try:
+        with transaction(ws.engine) as connection:
+            drafts.edit_draft(connection, draft_id, account.username, status=status, ws=ws)
+    except RightsNotCleared as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     flash(request, _("Status changed."))
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 

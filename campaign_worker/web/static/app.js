@@ -183,3 +183,20 @@
 
   if (cards.length) { select(0); }
 })();
+
+// Draft page: a live count of graphemes (an emoji counts once, as the platforms count it).
+(function () {
+  const area = document.querySelector("textarea[data-limit]");
+  const shown = document.querySelector("[data-count]");
+  if (!area || !shown) return;
+  const limit = Number(area.dataset.limit);
+  const segmenter = window.Intl && Intl.Segmenter ? new Intl.Segmenter("de", { granularity: "grapheme" }) : null;
+  const count = (text) => (segmenter ? Array.from(segmenter.segment(text)).length : Array.from(text).length);
+  const update = () => {
+    const n = count(area.value.replace(/\r\n/g, "\n").trim());
+    shown.textContent = n.toLocaleString("de-DE");
+    shown.parentElement.classList.toggle("over", n > limit);
+  };
+  area.addEventListener("input", update);
+  update();
+})();

@@ -1,14 +1,14 @@
 """sessions: server-side web sessions; each post's record of what cleaning changed
 
 Revision ID: 0007_sessions
-Revises: 0005_collection
+Revises: 0006_drafts
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0007_sessions"
-down_revision = "0005_collection"
+down_revision = "0006_drafts"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,75 @@
+"""Drafts on the demo home: distinct-text share of a week's drafts, and drafts per second with crops.
+
+- `drafts_distinct_text_share_week`: of the drafts of the busiest week (by the post's date),
+  the share of distinct texts (hashtag line removed). Baseline: the same for
+  `--audiences all` in the same run (every audience a post speaks to).
+- `drafts_per_s_with_crops`: drafts composed and cropped per second on a fresh demo home.
+  Baseline: composing alone (no crops) in the same run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from figures import figure  # noqa: E402
+
+from campaign_worker.publish.drafts import compose, make_draft_crops  # noqa: E402
+from campaign_worker.store.db import reading  # noqa: E402
+from campaign_worker.store.models import campaign_post_table as cp, draft_table as draft  # noqa: E402
+from campaign_worker.workspace import Workspace  # noqa: E402
+from sqlalchemy import delete, select  # noqa: E402
+
+CLI = str(Path(sys.executable).parent / "campaign-worker")
+
+
+def week_share(ws: Workspace) -> tuple[float, int]:
+    with reading(ws.engine) as connection:
+        rows = connection.execute(select(draft.c.text, cp.c.posted_at).join(
+            cp, (cp.c.post_id == draft.c.post_id) & (cp.c.campaign == draft.c.campaign))).all()
+    weeks = Counter(r.posted_at.isocalendar()[:2] for r in rows)
+    busiest = weeks.most_common(1)[0][0]
+    week = [r.text for r in rows if r.posted_at.isocalendar()[:2] == busiest]
+    texts = [t.rsplit("\n\n", 1)[0] for t in week]
+    openings = {t.split("\n", 1)[0] for t in week}
+    print(f"   busiest week: {len(week)} drafts, {len(openings)} different opening lines")
+    return len(set(texts)) / len(texts), len(texts)
+
+
+def main() -> dict:
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        subprocess.run([CLI, "--home", str(home), "demo"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ws = Workspace.open(home)
+        try:
+            share, n = week_share(ws)
+            with ws.engine.begin() as connection:
+                connection.execute(delete(draft))
+            started = time.perf_counter()
+            composed = compose(ws, ["siegen"])["created"]
+            compose_s = time.perf_counter() - started
+            started = time.perf_counter()
+            cropped = make_draft_crops(ws, "siegen", 100_000)
+            crops_s = time.perf_counter() - started
+            compose(ws, ["siegen"], audiences="all")
+            all_share, all_n = week_share(ws)
+        finally:
+            ws.close()
+        shutil.rmtree(home / "data" / "crops", ignore_errors=True)
+    print(f"   distinct share {share:.2f} of {n} drafts (all audiences: {all_share:.2f} of {all_n})")
+    print(f"   {composed} drafts composed in {compose_s:.2f} s, {cropped} cropped in {crops_s:.2f} s")
+    figures["drafts_distinct_text_share_week"] = figure(share, "share", all_share, drafts=n, baseline_drafts=all_n)
+    figures["drafts_per_s_with_crops"] = figure(composed / (compose_s + crops_s), "drafts/s", composed / compose_s)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
