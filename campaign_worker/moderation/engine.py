@@ -219,11 +219,11 @@ class Moderator:
         partner = by_rule[PARTNER]
         if partner is not None:
             return partner
+        if self.level == "all":  # full trust: only a rule's objection (another region, above) holds a post back
+            return by_rule[RELEVANCE] or DEFAULT_APPROVE
         doubt = learned or by_rule[RELEVANCE]
         if doubt is not None:
             return doubt
-        if self.level == "all":
-            return DEFAULT_APPROVE
         if self.level == "confident" and prediction.genuine >= self.approve_at and signals.on_topic:
             return Verdict("approve", "model.confident", *CONFIDENT_APPROVE,
                            signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))

@@ -229,7 +229,7 @@ def draft_page(request: Request, draft_id: RowId, account: Account = Depends(vie
 
 
 @router.get("/drafts/{draft_id}/crops/{ratio}.jpg")
-def draft_crop(request: Request, draft_id: int, ratio: str, account: Account = Depends(viewer)):
+def draft_crop(request: Request, draft_id: RowId, ratio: str, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
     path = drafts.crop_file(workspace_of(request), draft, ratio)
     if path is None:
