@@ -203,3 +203,14 @@ def test_prediction_hashes_captions_exactly_as_training_did():
         ours, theirs = dict(zip(columns.tolist(), values.tolist())), dict(zip(trained.indices.tolist(), trained.data.tolist()))
         assert ours.keys() == theirs.keys()
         assert all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)
+
+
+def test_a_campaign_without_relevance_lists_never_rejects_a_post_as_off_topic(tmp_path, home):
+    path = tmp_path / "neu.toml"
+    path.write_text('name = "Neue Kampagne"\nhashtags = ["neuekampagne"]\n[[audiences]]\nkey = "a"\nlabel = "A"\n', encoding="utf-8")
+    moderator = Moderator(parse_campaign(path), home, auto_approve="partners")
+    for n, caption in enumerate(["Meine Kollegin besucht den Schlosspark – Tag 39 #neuekampagne",
+                                 "Wir lieben den Wochenmarkt am Samstag #neuekampagne",
+                                 "Unser Team feiert das Freibad 🌞 #neuekampagne"]):
+        outcome = moderator.evaluate(candidate(caption, n=n))
+        assert not (outcome.decision == "reject" and outcome.rule == "model.offtopic"), (caption, outcome.verdict)

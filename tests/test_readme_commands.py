@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "campaign-worker")]
-LONG_RUNNING = {"serve", "run"}
+LONG_RUNNING = {"serve", "run", "worker"}  # `worker` needs PostgreSQL: tests/test_workers.py runs it
 # Commands that only work against the real platform; their own tests fake it at the HTTP layer.
 NEEDS_PLATFORM = {"instagram session": "needs a logged-in Instagram session file (tests/test_collect_instagram.py)"}
 # Arguments a synopsis leaves implicit.
@@ -73,6 +73,7 @@ def run(home: Path, args: list[str], capsys, monkeypatch, stdin: str = "") -> tu
     capsys.readouterr()
     code = main(["--home", str(home), *args])
     captured = capsys.readouterr()
+    run.last_stdout = captured.out  # what a pipe would get: machine-readable output only
     return code, captured.out + captured.err
 
 
@@ -100,7 +101,8 @@ def demo_home(request, tmp_path_factory) -> Path:
 def _values(home: Path, capsys, monkeypatch) -> dict[str, str]:
     import json
 
-    listed = json.loads(run(home, ["queue", "list", "--campaign", "siegen", "--json"], capsys, monkeypatch)[1] or "[]")
+    run(home, ["queue", "list", "--campaign", "siegen", "--json"], capsys, monkeypatch)
+    listed = json.loads(run.last_stdout or "[]")
     post = str(listed[0]["post_id"]) if listed else "1"
     posts = home / "posts.jsonl"
     posts.write_text(json.dumps({"id": "t1", "caption": "Erster Tag in der Ausbildung! #meinherztraegtkrone", "author": "lena"}) + "\n")

@@ -226,3 +226,12 @@ def test_a_stalled_slot_is_taken_over_not_run_twice(engine, home):
     assert outcome.status == "ok" and outcome.run_id == dead.run_id
     rows = ledger.runs(engine, "moderate")
     assert [(r.slot.replace(tzinfo=timezone.utc) if r.slot.tzinfo is None else r.slot, r.status) for r in rows] == [(slot, "ok")]
+
+
+def test_on_sqlite_the_worker_says_to_use_run(home, capsys):
+    from campaign_worker.cli.main import main
+
+    assert main(["--home", str(home.root), "worker"]) == 2
+    assert "Worker brauchen PostgreSQL" in capsys.readouterr().err
+    assert main(["--home", str(home.root), "worker", "--queues", "collect,nonsense"]) == 2
+    assert "unbekannt / unknown nonsense" in capsys.readouterr().err

@@ -170,8 +170,10 @@ class Moderator:
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
             sure = prediction.probabilities[label] >= self.reject_at[label]
-            # "No relation to the campaign" is never claimed of a post that names its region or a theme.
-            decision = "reject" if sure and not (label == "offtopic" and signals.on_topic) else "review"
+            # "No relation to the campaign" is never claimed of a post that names its region or a theme,
+            # nor in a campaign whose file lists neither.
+            offtopic_unknowable = label == "offtopic" and (signals.on_topic or not self.relevance.configured)
+            decision = "reject" if sure and not offtopic_unknowable else "review"
             words = self.model.predict(post.norm.text, signals.features()).evidence
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]

@@ -83,6 +83,9 @@ class RelevanceRule:
         self.themes = _compiled(tuple(settings.themes))
         self.own_tags = _compiled(tuple(own), hashtag=True)
         self.foreign = _compiled(tuple(settings.foreign_hashtags), hashtag=True)
+        # Without region words or themes nothing says what belongs to the campaign, so nothing
+        # may be rejected as off-topic (a new campaign starts here).
+        self.configured = bool(settings.region or settings.themes)
 
     def signals(self, folded_text: str) -> Signals:
         """The campaign's signals in a post's folded text (caption plus hashtags)."""

@@ -45,13 +45,24 @@ def clear() -> None:
 GENERATED_EPOCH = datetime(2026, 10, 5, 8, 0, tzinfo=timezone.utc)
 
 
+_WHO = ("Unser Team", "Meine Familie", "Die Azubis", "Wir", "Meine Kollegin", "Der Chor", "Die Kita-Gruppe")
+_WHAT = ("genießt", "entdeckt", "feiert", "erkundet", "fotografiert", "liebt", "besucht", "zeigt", "malt", "läuft durch", "beschreibt")
+_WHERE = ("den Schlosspark", "die Altstadt", "das Ufer", "den Stadtwald", "den Marktplatz", "die Oberstadt", "das Museum",
+          "den Bahnhof", "die Bibliothek", "das Freibad", "den Aussichtsturm", "die Uni", "den Wochenmarkt")
+
+
+def _made_up_caption(n: int, hashtag: str) -> str:
+    """Distinct everyday captions (7 × 11 × 13 combinations), so duplicate rules leave them alone."""
+    return f"{_WHO[n % 7]} {_WHAT[n % 11]} {_WHERE[n % 13]} – Tag {n} #{hashtag}"
+
+
 def generated_posts(source_id: str, hashtag: str, count: int) -> list[ParsedPost]:
     """`count` made-up posts for `hashtag`, identical in every process (ids from the source id)."""
     return [
         make_post(
             platform="memory",
             external_id=f"{source_id}-{hashtag}-{n}",
-            caption=f"Beitrag {n} aus {source_id}: Blick über die Stadt am Abend #{hashtag}",
+            caption=_made_up_caption(n, hashtag),
             posted_at=GENERATED_EPOCH + timedelta(minutes=n),
             author_username=f"user_{n % 97}",
         )
