@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "campaign-worker")]
+TRAINED: list[list[str]] = []
 LONG_RUNNING = {"serve", "run", "worker"}  # `worker` needs PostgreSQL: tests/test_workers.py runs it
 # Commands that only work against the real platform; their own tests fake it at the HTTP layer.
 NEEDS_PLATFORM = {"instagram session": "needs a logged-in Instagram session file (tests/test_collect_instagram.py)"}
@@ -56,6 +57,8 @@ def concrete(line: str, values: dict[str, str]) -> list[list[str]]:
         call = [values.get(w.rstrip("…"), w.rstrip("…")) for w in variant]
         call = [w.split("|")[0] if "|" in w and not w.startswith("-") else w for w in call]
         call += EXTRA_ARGS.get(tuple(call[:2]), []) if len(call) == 2 else []
+        if call[0] == "moderate-train":  # a small sample, and never over the model shipped in the package
+            call += ["--data", values["TRAIN_DATA"], "--out", values["TRAIN_OUT"]]
         calls.append([call[0], "--help"] if call[0] in LONG_RUNNING else call)
     return calls
 
@@ -107,7 +110,11 @@ def _values(home: Path, capsys, monkeypatch) -> dict[str, str]:
     posts = home / "posts.jsonl"
     posts.write_text(json.dumps({"id": "t1", "caption": "Erster Tag in der Ausbildung! #meinherztraegtkrone", "author": "lena"}) + "\n")
     jobs = sorted(p.stem for p in (home / "jobs").glob("*.toml")) or ["digest"]
-    return {"PATH": str(ROOT / "sample" / "meinherztraegtkrone"), "POST": post, "C0AbCdEf": post,
+    sample = home / "train-sample.jsonl"
+    dev = (ROOT / "tests" / "data" / "moderation" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    sample.write_text("\n".join(dev[::6]) + "\n", encoding="utf-8")
+    return {"TRAIN_DATA": str(sample), "TRAIN_OUT": str(home / "model-trial.npz"),
+            "PATH": str(ROOT / "sample" / "meinherztraegtkrone"), "POST": post, "C0AbCdEf": post,
             "posts.jsonl": str(posts), "NAME": jobs[0], "ID": "sample", "DRAFT": "1", "maria": "maria"}
 
 
@@ -120,6 +127,10 @@ def test_readme_command_runs_on_the_demo_home(demo_home, line, capsys, monkeypat
     (demo_home / "config" / "worker.toml").write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.settings.port}\nfrom = "worker@example.org"\n', encoding="utf-8")
     for args in concrete(line, _values(demo_home, capsys, monkeypatch)):
+        if args[0] == "moderate-train":
+            if TRAINED:  # the same training whatever the home holds: once is proof enough (it takes ~30 s)
+                continue
+            TRAINED.append(args)
         code, output = run(demo_home, args, capsys, monkeypatch, stdin="ein-langes-Passwort-42\nein-langes-Passwort-42\n")
         assert "Traceback" not in output, (args, output)
         assert code == 0, (args, output)
