@@ -7,9 +7,14 @@ DEMO_HOME ?= demo-home
 
 .PHONY: demo test bench install clean-demo
 
-$(STAMP): pyproject.toml
+AXE_VERSION := 4.14.1
+
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@# axe-core checks the public wall's accessibility in the browser tests (npm registry, like pip).
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION) >/dev/null; \
+	 else echo "npm not found: the accessibility test of the wall will be skipped"; fi
 	@touch $(STAMP)
 
 install: $(STAMP)
