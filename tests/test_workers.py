@@ -167,8 +167,10 @@ def test_three_workers_run_every_slot_once_and_one_session_at_a_time(worker_home
     intervals = collect_intervals(url)
     assert len(intervals) >= 2 * len(slots) - 2
     assert {lock for lock, _, _ in intervals} == {"session:memory:shared_account"}
+    # procrastinate stamps events with each transaction's start, so a hand-over may look a few
+    # milliseconds early; a real overlap would be a whole collect (pages of 150 ms each).
     for (_, _, end), (_, start, _) in zip(intervals, intervals[1:]):
-        assert start >= end, "two collects of one session ran at once"
+        assert start >= end - timedelta(milliseconds=100), "two collects of one session ran at once"
 
     # a post flowed through collect → moderate → drafts without a slot of those jobs
     counts = query(url, "SELECT campaign, state, count(*) FROM campaign_post GROUP BY 1, 2 ORDER BY 1")
