@@ -168,11 +168,12 @@ def test_session_cookie_is_signed_httponly_and_lax(site):
     assert client.get("/queue").status_code == 303, "a tampered cookie is no session"
 
 
-def test_openapi_schema_describes_the_queue_api_only(site):
+def test_openapi_schema_describes_the_queue_and_drafts_api_only(site):
     schema = make_client(site).get("/api/openapi.json").json()
     assert set(schema["paths"]) == {"/api/queue", "/api/queue/counts", "/api/queue/decide", "/api/queue/undo",
-                                    "/api/queue/{campaign}/{post_id}/history"}
-    assert "DecideRequest" in schema["components"]["schemas"]
+                                    "/api/queue/{campaign}/{post_id}/history", "/api/drafts", "/api/drafts/{draft_id}",
+                                    "/api/drafts/{draft_id}/status", "/api/drafts/{draft_id}/export"}
+    assert {"DecideRequest", "StatusRequest", "DraftOut"} <= set(schema["components"]["schemas"])
     assert make_client(site).get("/docs").status_code == 404, "no interactive docs (they load a CDN)"
 
 

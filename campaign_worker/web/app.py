@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from campaign_worker.home import Home
 from campaign_worker.workspace import Workspace
-from campaign_worker.web import api, pages, wall
+from campaign_worker.web import api, drafts_api, pages, wall
 from campaign_worker.web.auth import LoginRequired, LoginThrottle
 from campaign_worker.web.queueview import CountsCache
 from campaign_worker.web.sessions import LIFETIME as SESSION_LIFETIME
@@ -107,7 +107,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     workspace = workspace_or_home if isinstance(workspace_or_home, Workspace) else Workspace.open(workspace_or_home)
     app = FastAPI(
         title="campaign-worker",
-        summary="Moderationswarteschlange / moderation queue API",
+        summary="Moderationswarteschlange und Entwürfe / moderation queue and drafts API",
         openapi_url="/api/openapi.json",
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
@@ -131,6 +131,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(drafts_api.router)
     app.include_router(wall.router)
     _install_error_pages(app)
     return app
