@@ -382,7 +382,7 @@ def test_an_erasure_killed_with_sigkill_completes_when_run_again(ws, database_ur
 def test_erasure_deletes_the_crops_made_from_the_persons_posts(ws):
     from campaign_worker.publish.drafts import make_draft_crops
 
-    assert make_draft_crops(ws, "test") > 0
+    make_draft_crops(ws, "test")  # composing made them already; this re-makes any that are missing
     with ws.engine.connect() as connection:
         rows = connection.execute(select(models.Draft.post_id, models.Draft.crops)).all()
     hers = set(her_posts(ws))

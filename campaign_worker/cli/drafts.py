@@ -16,14 +16,16 @@ drafts_app = typer.Typer(help="Entwürfe / drafts.", no_args_is_help=True)
 @drafts_app.command("compose")
 def drafts_compose(ctx: typer.Context, campaign: Optional[List[str]] = CampaignOpt,
                    refresh: bool = typer.Option(False, "--refresh", help="Unbearbeitete Entwürfe neu erzeugen (nach Vorlagenänderung)."),
-                   audiences: str = typer.Option("primary", "--audiences", help="primary (ein Entwurf je Beitrag und Kanal) | all")) -> None:
-    """Entwürfe aus freigegebenen Beiträgen erzeugen / compose drafts."""
+                   audiences: str = typer.Option("primary", "--audiences", help="primary (ein Entwurf je Beitrag und Kanal) | all"),
+                   crops: bool = typer.Option(True, "--crops/--no-crops", help="Bildzuschnitte gleich mit erzeugen (Standard).")) -> None:
+    """Entwürfe aus freigegebenen Beiträgen erzeugen, mit Bildzuschnitten / compose drafts with crops."""
     from campaign_worker.publish.drafts import compose
 
-    result = compose(state(ctx).workspace(), campaign, refresh=refresh, audiences=audiences)
+    result = compose(state(ctx).workspace(), campaign, refresh=refresh, audiences=audiences, crops=crops)
     for slug, counts in result["campaigns"].items():
-        console.print(f"{slug}: {counts['created']} neue Entwürfe, {counts['refreshed']} aktualisiert, {counts['kept']} unverändert "
-                      f"({counts['posts']} freigegebene Beiträge)")
+        removed = f", {counts['removed']} entfernt (Zielgruppe von Hand geändert)" if counts.get("removed") else ""
+        console.print(f"{slug}: {counts['created']} neue Entwürfe, {counts['refreshed']} aktualisiert, {counts['kept']} unverändert"
+                      f"{removed}, {counts.get('cropped', 0)} mit Bildzuschnitten ({counts['posts']} freigegebene Beiträge)")
 
 
 @drafts_app.command("list")
@@ -99,8 +101,8 @@ def drafts_export(
 @drafts_app.command("crops")
 def drafts_crops(ctx: typer.Context, campaign: str = typer.Option(..., "--campaign", "-c"),
                  limit: int = typer.Option(1000, "--limit", min=1, max=100_000)) -> None:
-    """Bildzuschnitte für Entwürfe erzeugen (sRGB-JPEG ohne Metadaten) / make crops."""
-    from campaign_worker.publish.drafts import make_draft_crops
+    """Fehlende Bildzuschnitte neu erzeugen (compose macht sie sonst selbst; sRGB-JPEG ohne Metadaten) / re-make missing crops."""
+    from campaign_worker.publish.draft_crops import make_draft_crops
 
     ws = state(ctx).workspace()
     done = make_draft_crops(ws, ws.campaign(campaign).slug, limit)
@@ -167,7 +169,7 @@ def drafts_audience(ctx: typer.Context, post_id: int = typer.Argument(..., help=
                     audiences: str = typer.Option(..., "--set", help="Zielgruppen, die erste zuerst, z. B. azubis,familien"),
                     user: str = typer.Option("cli", "--user")) -> None:
     """Zielgruppen eines Beitrags von Hand festlegen / override a post's audiences."""
-    from campaign_worker.publish.drafts import set_audiences
+    from campaign_worker.publish.audience_choice import set_audiences
     from campaign_worker.store.db import transaction
 
     ws = state(ctx).workspace()

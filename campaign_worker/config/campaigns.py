@@ -53,6 +53,7 @@ class Audience(Strict):
     keywords: list[str] = Field(default_factory=list)
     tone: Literal["du", "Sie"] = "Sie"
     cta_text: str = Field(default="Mehr erfahren", max_length=120)
+    cta_text_en: str | None = Field(default=None, max_length=120, description="call to action of English drafts")
     cta_url: str | None = Field(default=None, pattern=r"^https://")
 
     @field_validator("keywords")

@@ -4,12 +4,24 @@ Sizes (CONTEXT.md): Instagram feed 4:5 (1080×1350) and 1:1 (1080×1080), story 
 (1080×1920); Facebook and LinkedIn link posts 1.91:1 (1080×566) and 1:1. The crop keeps the
 focal point (x, y in 0–1 of width and height; the centre by default) as central as the
 picture allows, is scaled to the target size and saved as sRGB JPEG without metadata.
+
+Cheap by design: a picture is decoded once for all the crops made from it; a JPEG is decoded
+at a reduced size (`Image.draft`, DCT scaling) when even the largest crop needs fewer pixels
+than the original has; each crop is cut from the decoded picture and scaled in one step
+(`resize(box=…)`), so nothing outside the box is resampled.
 """
 
 from __future__ import annotations
 
+import io
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PilImage
 
 SIZES: dict[str, tuple[int, int]] = {"4x5": (1080, 1350), "1x1": (1080, 1080), "1.91x1": (1080, 566), "9x16": (1080, 1920)}
 CHANNEL_CROPS: dict[str, tuple[str, ...]] = {
@@ -17,6 +29,7 @@ CHANNEL_CROPS: dict[str, tuple[str, ...]] = {
     "facebook": ("1.91x1", "1x1"),
     "linkedin": ("1.91x1", "1x1"),
 }
+_SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the picture by 90°
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,11 @@ class Crop:
     height: int
 
 
+def clamp_focal(focal: tuple[float | None, float | None]) -> tuple[float, float]:
+    """A focal point inside the picture (0–1 each); a missing value is the centre."""
+    return tuple(min(max(0.5 if v is None else float(v), 0.0), 1.0) for v in focal)  # type: ignore[return-value]
+
+
 def crop_box(width: int, height: int, target: tuple[int, int], focal: tuple[float, float] = (0.5, 0.5)) -> tuple[int, int, int, int]:
     """The largest box of the target's aspect ratio inside the picture, centred on the focal point."""
     ratio = target[0] / target[1]
@@ -34,37 +52,89 @@ def crop_box(width: int, height: int, target: tuple[int, int], focal: tuple[floa
         box_w, box_h = round(height * ratio), height
     else:
         box_w, box_h = width, round(width / ratio)
-    fx = min(max(focal[0], 0.0), 1.0) * width
-    fy = min(max(focal[1], 0.0), 1.0) * height
-    left = int(min(max(fx - box_w / 2, 0), width - box_w))
-    top = int(min(max(fy - box_h / 2, 0), height - box_h))
+    fx, fy = clamp_focal(focal)
+    left = int(min(max(fx * width - box_w / 2, 0), width - box_w))
+    top = int(min(max(fy * height - box_h / 2, 0), height - box_h))
     return left, top, left + box_w, top + box_h
 
 
-def make_crops(source: Path, target_dir: Path, stem: str, channel: str, focal: tuple[float, float] = (0.5, 0.5)) -> list[Crop]:
-    """Write the channel's crops of `source` as `<stem>-<ratio>.jpg` into `target_dir`."""
+def crop_name(sha256: str, focal: tuple[float, float], ratio: str) -> str:
+    """The file name of one crop of a picture at a focal point: the same inputs give the same file."""
+    fx, fy = clamp_focal(focal)
+    return f"{sha256[:16]}-{round(fx * 1000):04d}-{round(fy * 1000):04d}-{ratio}.jpg"
+
+
+def _needed_scale(width: int, height: int, ratios: Iterable[str]) -> float:
+    """How far the picture may shrink before the largest box of any ratio is smaller than its target."""
+    scale = 0.0
+    for ratio in ratios:
+        left, top, right, bottom = crop_box(width, height, SIZES[ratio])
+        scale = max(scale, SIZES[ratio][0] / max(1, right - left), SIZES[ratio][1] / max(1, bottom - top))
+    return scale
+
+
+def open_srgb(source: Path, ratios: Iterable[str]) -> PilImage:
+    """The picture upright, in sRGB, decoded no larger than the given crops need (JPEG)."""
     from PIL import Image, ImageCms, ImageOps
 
-    target_dir.mkdir(parents=True, exist_ok=True)
-    crops = []
     with Image.open(source) as opened:
+        width, height = opened.size
+        if opened.format == "JPEG":
+            upright = (height, width) if opened.getexif().get(0x0112) in _SWAPPED_ORIENTATIONS else (width, height)
+            scale = _needed_scale(*upright, ratios)
+            if scale < 0.5:  # DCT scaling halves at least; above that a full decode is as cheap
+                opened.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
         picture = ImageOps.exif_transpose(opened)
         icc = picture.info.get("icc_profile")
         if icc:
             try:
-                import io
-
                 picture = ImageCms.profileToProfile(picture, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
                                                     ImageCms.createProfile("sRGB"), outputMode="RGB")
             except (ImageCms.PyCMSError, OSError):
                 pass
-        picture = picture.convert("RGB")
-        for ratio in CHANNEL_CROPS[channel]:
-            size = SIZES[ratio]
-            piece = picture.crop(crop_box(picture.width, picture.height, size, focal)).resize(size, Image.Resampling.LANCZOS)
-            path = target_dir / f"{stem}-{ratio}.jpg"
+        return picture.convert("RGB")
+
+
+def write_crops(picture: PilImage, target_dir: Path, ratios: Iterable[str], focal: tuple[float, float],
+                name_for: Callable[[str], str], *, reuse: bool = False) -> list[Crop]:
+    """Cut and save `ratios` of a decoded picture; with `reuse`, a file that exists already is kept."""
+    from PIL import Image
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    crops = []
+    for ratio in ratios:
+        size = SIZES[ratio]
+        path = target_dir / name_for(ratio)
+        if not (reuse and path.is_file()):
+            piece = picture.resize(size, Image.Resampling.LANCZOS, box=crop_box(picture.width, picture.height, size, focal),
+                                   reducing_gap=3.0)
             tmp = path.with_suffix(".tmp")
             piece.save(tmp, "JPEG", quality=88, optimize=True, exif=b"", icc_profile=None)
             tmp.replace(path)
-            crops.append(Crop(ratio, path, *size))
+        crops.append(Crop(ratio, path, *size))
     return crops
+
+
+def make_crops(source: Path, target_dir: Path, stem: str, channel: str, focal: tuple[float, float] = (0.5, 0.5)) -> list[Crop]:
+    """Write the channel's crops of `source` as `<stem>-<ratio>.jpg` into `target_dir`."""
+    ratios = CHANNEL_CROPS[channel]
+    return write_crops(open_srgb(source, ratios), target_dir, ratios, focal, lambda ratio: f"{stem}-{ratio}.jpg")
+
+
+def make_picture_crops(source: Path, target_dir: Path, sha256: str, wanted: dict[tuple[float, float], set[str]]) -> dict[tuple[float, float], list[Crop]]:
+    """Every crop wanted of one picture ({focal point: ratios}), decoded at most once.
+
+    Files are named by picture, focal point and ratio (`crop_name`): a crop that exists already
+    is kept, and drafts of one post on several channels share their 1:1 crop.
+    """
+    missing = {focal: {r for r in ratios if not (target_dir / crop_name(sha256, focal, r)).is_file()}
+               for focal, ratios in wanted.items()}
+    picture = open_srgb(source, set().union(*missing.values())) if any(missing.values()) else None
+    made = {}
+    for focal, ratios in wanted.items():
+        ordered = [r for r in SIZES if r in ratios]
+        if picture is None:
+            made[focal] = [Crop(r, target_dir / crop_name(sha256, focal, r), *SIZES[r]) for r in ordered]
+        else:
+            made[focal] = write_crops(picture, target_dir, ordered, focal, lambda r, f=focal: crop_name(sha256, f, r), reuse=True)
+    return made

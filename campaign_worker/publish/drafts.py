@@ -26,6 +26,7 @@ from sqlalchemy import and_, func, select, update
 from campaign_worker.config.campaigns import Audience, Campaign, fold_hashtag
 from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.moderation.audiences import match_audiences
+from campaign_worker.publish.draft_crops import crop_new_drafts, forget_crop_files, make_draft_crops  # noqa: F401 (re-exported)
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
 from campaign_worker.publish.quotes import clean_quote
 from campaign_worker.publish.rights import RightsNotCleared, blocker, rights_row
@@ -62,6 +63,7 @@ class ComposedDraft:
     problems: tuple[str, ...]
     link: str | None = None
     alt_text: str | None = None
+    language: str = "de"  # "en" for English posts: English copy for international staff
 
 
 def excerpt(caption: str, limit: int = EXCERPT_CHARS) -> str:
@@ -90,11 +92,13 @@ def general_audience(campaign: Campaign) -> Audience:
                     cta_text="Mehr erfahren", cta_url=first.cta_url)
 
 
-def alt_text(caption: str, accessibility: str | None = None) -> str:
-    """A first alt text for the picture: Instagram's own description, else the caption's opening."""
+def alt_text(caption: str, accessibility: str | None = None, language: str = "de") -> str:
+    """A first alt text for the picture: Instagram's own description, else the caption's opening (in its language)."""
     if accessibility:
         return cut(accessibility.strip(), 250)
     text = clean_quote(caption).text
+    if language == "en":
+        return cut(f"Photo: {text}", 250) if text else "Photo from the community (add a description)"
     return cut(f"Foto: {text}", 250) if text else "Foto aus der Community (Beschreibung ergänzen)"
 
 
@@ -106,11 +110,13 @@ class Composer:
         self.env = make_environment(home, campaign.language, campaign.tz)
         self.partner_names = {a.lower(): p.name for p in campaign.partners for a in p.accounts}
 
-    def _template(self, audience: Audience):
+    def _template(self, audience: Audience, language: str = "de"):
+        """The audience's template in the draft's language (English ones under `drafts/en/`), else the default."""
+        folder = "drafts/en" if language == "en" else "drafts"
         try:
-            return self.env.get_template(f"drafts/{audience.key}.txt.j2")
+            return self.env.get_template(f"{folder}/{audience.key}.txt.j2")
         except TemplateNotFound:
-            return self.env.get_template("drafts/default.txt.j2")
+            return self.env.get_template(f"{folder}/default.txt.j2")
 
     def credit(self, author: str | None, channel: str) -> str | None:
         if not author:
@@ -130,7 +136,10 @@ class Composer:
         du = audience.tone == "du"
         link = audience.cta_url
         quote = clean_quote(caption)
-        body_for = lambda text: self._template(audience).render(  # noqa: E731
+        # An English post gets English copy for international staff (when the campaign writes German).
+        language = "en" if quote.language == "en" and self.campaign.language == "de" else self.campaign.language
+        template = self._template(audience, language)
+        body_for = lambda text: template.render(  # noqa: E731
             campaign=self.campaign, audience=audience, channel=channel, du=du, excerpt=text, author=author,
             credit=credit, variant=variant, link=None if channel == "instagram" else link,
             link_in_bio=channel == "instagram" and bool(link),
@@ -147,13 +156,12 @@ class Composer:
         problems = list(image_problems(channel, *image))
         if grapheme_len(text) > limits.max_chars:
             problems.append(f"Text zu lang: {grapheme_len(text)} von {limits.max_chars} Zeichen")
-        if quote.address and quote.address != audience.tone:
+        if quote.address and quote.address != audience.tone and language != "en":
             problems.append(f"Anrede prüfen: das Zitat spricht mit „{quote.address}“ an, der Entwurf mit „{audience.tone}“")
-        if quote.language == "en" and self.campaign.language == "de":
-            problems.append("Englischer Beitrag: für internationale Fachkräfte auf Englisch posten oder Zitat übersetzen")
         if not trusted:
             problems.append(f"Bildrechte klären: Erlaubnis von {credit or 'der Urheberin oder dem Urheber'} einholen, bevor der Beitrag geteilt wird")
-        return ComposedDraft(audience.key, channel, text, tags, tuple(problems), link, alt_text(caption, accessibility))
+        return ComposedDraft(audience.key, channel, text, tags, tuple(problems), link, alt_text(caption, accessibility, language),
+                             language)
 
 
 def _approved_posts(connection, campaign: Campaign) -> list[dict]:
@@ -189,19 +197,29 @@ def post_audiences(campaign: Campaign, row: dict) -> list[str]:
 
 
 def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False, audiences: str = "primary",
-                     should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+                     should_stop: Callable[[], bool] = lambda: False, post_ids: set[int] | None = None,
+                     crops: bool = True) -> dict[str, int]:
+    """Drafts for the campaign's approved posts (or only `post_ids`) with their crops; counts of what was done.
+
+    Where a manager chose a post's audiences, untouched drafts for audiences outside the choice
+    are removed (with their crops); edited or decided drafts always stay.
+    """
     if audiences not in ("primary", "all"):
         raise CampaignWorkerError(f"--audiences {audiences!r}: primary oder all / use primary or all")
     composer = Composer(ws.home, campaign)
     trusted_accounts = campaign.partner_accounts | {a.lower() for a in campaign.own_accounts}
     with reading(ws.engine) as connection:
         posts = _approved_posts(connection, campaign)
+        if post_ids is not None:
+            posts = [row for row in posts if row["id"] in post_ids]
         existing = {
-            (r.post_id, r.audience, r.channel): (r.status, r.edited_by)
-            for r in connection.execute(select(draft.c.post_id, draft.c.audience, draft.c.channel, draft.c.status, draft.c.edited_by)
-                                        .where(draft.c.campaign == campaign.slug))
+            (r.post_id, r.audience, r.channel): (r.status, r.edited_by, r.id)
+            for r in connection.execute(select(draft.c.post_id, draft.c.audience, draft.c.channel, draft.c.status, draft.c.edited_by,
+                                               draft.c.id).where(draft.c.campaign == campaign.slug))
         }
-    counts = {"posts": len(posts), "created": 0, "refreshed": 0, "kept": 0}
+    untouched = {target for target, (status, edited_by, _id) in existing.items() if (status, edited_by) == ("draft", None)}
+    counts = {"posts": len(posts), "created": 0, "refreshed": 0, "kept": 0, "removed": 0, "cropped": 0}
+    _prune_outside_choice(ws, campaign, posts, existing, untouched, counts)
     planned: dict[str, list] = {}
     now = utcnow()
     for start in range(0, len(posts), 200):
@@ -216,7 +234,7 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
                 audience = general_audience(campaign) if key == GENERAL else campaign.audience(key)
                 for channel in campaign.drafts.channels:
                     target = (row["id"], key, channel)
-                    if target in existing and not (refresh and existing[target] == ("draft", None)):
+                    if target in existing and not (refresh and target in untouched):
                         counts["kept"] += 1
                         continue
                     composed = composer.compose(audience, channel, row["caption"], row["author_username"], trusted,
@@ -237,7 +255,44 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
                     draft.c.channel == channel, draft.c.status == "draft", draft.c.edited_by.is_(None)).values(**values))
         counts["created"] += len(new_rows)
         counts["refreshed"] += len(refreshed)
+        if crops and new_rows:
+            batch = {row["post_id"] for row in new_rows}
+            with reading(ws.engine) as connection:
+                ids = [r.id for r in connection.execute(select(draft.c.id).where(
+                    draft.c.campaign == campaign.slug, draft.c.post_id.in_(batch)))]
+            counts["cropped"] += crop_new_drafts(ws, campaign.slug, ids)
     return counts
+
+
+def _prune_outside_choice(ws: Workspace, campaign: Campaign, posts: list[dict], existing: dict, untouched: set,
+                          counts: dict[str, int]) -> None:
+    """Remove untouched drafts of audiences a post no longer has, where a manager set (or reset) its audiences."""
+    chosen = {row["id"]: set(post_audiences(campaign, row)) or {GENERAL} for row in posts if row.get("override") is not None}
+    doomed = [target for target in untouched if target[0] in chosen and target[1] not in chosen[target[0]]]
+    if not doomed:
+        return
+    ids = [existing[target][2] for target in doomed]
+    with transaction(ws.engine) as connection:
+        stale = connection.execute(select(draft.c.id, draft.c.crops).where(
+            draft.c.id.in_(ids), draft.c.status == "draft", draft.c.edited_by.is_(None))).all()
+        connection.execute(draft.delete().where(draft.c.id.in_([r.id for r in stale])))
+    forget_crop_files(ws, campaign.slug, {c.get("path") for row in stale for c in row.crops or []})
+    for target in doomed:
+        existing.pop(target, None)
+        untouched.discard(target)
+    counts["removed"] += len(stale)
+
+
+def _remove_crop_files(ws: Workspace, crops: list[dict] | None) -> int:
+    """Delete a draft's crop files (only inside the home); returns how many went."""
+    removed = 0
+    root = ws.home.root.resolve()
+    for crop in crops or []:
+        path = (root / crop.get("path", "")).resolve()
+        if root in path.parents and path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def _plan_slots(campaign: Campaign, rows: list[dict], planned: dict[str, list], now) -> None:
@@ -257,10 +312,10 @@ def _plan_slots(campaign: Campaign, rows: list[dict], planned: dict[str, list], 
 
 
 def compose(ws: Workspace, campaigns: list[str] | None = None, *, refresh: bool = False, audiences: str = "primary",
-            should_stop: Callable[[], bool] = lambda: False) -> dict:
-    """The scheduled task: drafts for every selected campaign."""
-    return ws.for_each(campaigns, lambda c: compose_campaign(ws, c, refresh=refresh, audiences=audiences, should_stop=should_stop),
-                       should_stop)
+            should_stop: Callable[[], bool] = lambda: False, crops: bool = True) -> dict:
+    """The scheduled task: drafts (with their crops) for every selected campaign."""
+    return ws.for_each(campaigns, lambda c: compose_campaign(ws, c, refresh=refresh, audiences=audiences, should_stop=should_stop,
+                                                             crops=crops), should_stop)
 
 
 DRAFT_FIELDS = ("id", "post_id", "audience", "channel", "status", "slot_at", "text", "link", "alt_text", "hashtags", "problems")
@@ -336,31 +391,6 @@ def draft_counts(connection) -> dict[str, dict[str, int]]:
     return counts
 
 
-def make_draft_crops(ws: Workspace, campaign: str, limit: int = 1000) -> int:
-    """Crops for the campaign's drafts that have a picture and no crops yet; returns how many drafts got them."""
-    from campaign_worker.publish.crops import make_crops
-
-    with reading(ws.engine) as connection:
-        rows = connection.execute(
-            select(draft.c.id, draft.c.channel, draft.c.focal_x, draft.c.focal_y, draft.c.crops, post_media.c.media_sha256)
-            .join(post_media, and_(post_media.c.post_id == draft.c.post_id, post_media.c.position == 0))
-            .where(draft.c.campaign == campaign, draft.c.status != "discarded")
-            .order_by(draft.c.id)).all()
-    rows = [r for r in rows if not r.crops][:limit]
-    done = 0
-    target = ws.home.root / "data" / "crops" / campaign
-    for row in rows:
-        source = ws.media.path_for(row.media_sha256)
-        if not source.is_file():
-            continue
-        crops = make_crops(source, target, f"draft-{row.id}", row.channel, (row.focal_x, row.focal_y))
-        stored = [{"ratio": c.ratio, "path": str(c.path.relative_to(ws.home.root)), "width": c.width, "height": c.height} for c in crops]
-        with transaction(ws.engine) as connection:
-            connection.execute(update(draft).where(draft.c.id == row.id).values(crops=stored))
-        done += 1
-    return done
-
-
 def erase_crops(ws: Workspace, removal: Removal) -> dict[str, int]:
     """Privacy eraser: delete the crop files of the drafts made from the removed posts.
 
@@ -378,24 +408,8 @@ def erase_crops(ws: Workspace, removal: Removal) -> dict[str, int]:
         for row in rows:
             if row.post_id not in whole and (row.campaign, row.post_id) not in memberships:
                 continue  # the post stays in this campaign
-            for crop in row.crops or []:
-                path = (ws.home.root / crop.get("path", "")).resolve()
-                if ws.home.root.resolve() in path.parents and path.is_file():
-                    path.unlink()
-                    removed += 1
+            removed += _remove_crop_files(ws, row.crops)
     return {"files": removed}
-
-
-def set_audiences(connection, campaign: Campaign, post_id: int, keys: list[str], user: str) -> None:
-    """A manager's choice of a post's audiences (primary first); drafts composed after it follow it."""
-    unknown = [k for k in keys if k not in {a.key for a in campaign.audiences}]
-    if unknown or not keys:
-        raise CampaignWorkerError(f"Unbekannte Zielgruppe {', '.join(unknown) or '(keine)'}: erlaubt sind "
-                                  f"{', '.join(a.key for a in campaign.audiences)} / unknown audience")
-    from campaign_worker.store.models import audience_override_table as table
-
-    connection.execute(table.delete().where(table.c.campaign == campaign.slug, table.c.post_id == post_id))
-    connection.execute(table.insert().values(campaign=campaign.slug, post_id=post_id, audiences=keys, set_by=user, set_at=utcnow()))
 
 
 def channel_limit(channel: str) -> int:

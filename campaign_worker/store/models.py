@@ -207,9 +207,10 @@ class AudienceOverride(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     campaign: str = Field(max_length=64)
     post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
-    audiences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    audiences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [] = matching decides again
     set_by: str = Field(max_length=100)
     set_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    history: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))  # who set what when
 
 
 class Digest(SQLModel, table=True):
