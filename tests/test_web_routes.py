@@ -11,7 +11,7 @@ from campaign_worker.moderation import queue
 from campaign_worker.store.db import transaction
 from campaign_worker.store.models import Digest, Draft
 from campaign_worker.timeutil import utcnow
-from campaign_worker.web import api, pages
+from campaign_worker.web import api, draft_controls, drafts_api, pages
 from .web_support import add_accounts, csrf_of, make_client, seed_posts, signed_in
 
 
@@ -40,7 +40,8 @@ def reads(ws):
 
 
 def api_reads(ws):
-    return ["/api/queue?campaign=siegen", "/api/queue/counts?campaign=siegen", f"/api/queue/siegen/{ws.ids['p1']}/history"]
+    return ["/api/queue?campaign=siegen", "/api/queue/counts?campaign=siegen", f"/api/queue/siegen/{ws.ids['p1']}/history",
+            "/api/drafts?campaign=siegen", "/api/drafts/1"]
 
 
 def form_posts(ws):
@@ -49,6 +50,8 @@ def form_posts(ws):
         ("/queue/action", {"campaign": "siegen", "action": "approve", "post_ids": [str(p2)], "back": "/queue"}),
         ("/drafts/1", {"text": "Neuer Text für Familien"}),
         ("/drafts/1/status", {"status": "discarded"}),
+        ("/drafts/1/audiences", {"primary": "fachkraefte", "also": ["familien"]}),
+        ("/drafts/1/focal", {"focal_x": "0.3", "focal_y": "0.6"}),
     ]
 
 
@@ -57,6 +60,7 @@ def api_posts(ws):
     return [
         ("/api/queue/decide", {"campaign": "siegen", "post_ids": [p3], "action": "later"}),
         ("/api/queue/undo", {"campaign": "siegen", "post_id": p3}),
+        ("/api/drafts/1/status", {"status": "discarded"}),
     ]
 
 
@@ -65,8 +69,10 @@ def test_the_matrix_covers_every_route(site):
                "/media/{sha256}/thumb", "/drafts", "/drafts/{draft_id}", "/drafts/{draft_id}/status", "/drafts/{draft_id}/crops/{ratio}.jpg", "/digests",
                "/digests/{digest_id}", "/digests/{digest_id}/html", "/health", "/campaigns", "/api/queue",
                "/api/queue/counts", "/api/queue/decide", "/api/queue/undo", "/api/queue/{campaign}/{post_id}/history",
-               "/privacy", "/privacy/erase"}
-    routes = {route.path for router in (pages.router, api.router) for route in router.routes if isinstance(route, APIRoute)}
+               "/privacy", "/privacy/erase", "/drafts/{draft_id}/audiences", "/drafts/{draft_id}/focal", "/api/drafts",
+               "/api/drafts/{draft_id}", "/api/drafts/{draft_id}/status", "/api/drafts/{draft_id}/export"}
+    routes = {route.path for router in (pages.router, api.router, draft_controls.router, drafts_api.router)
+              for route in router.routes if isinstance(route, APIRoute)}
     assert routes == covered, "a route was added or removed: extend the role tests"
 
 

@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from campaign_worker.home import Home
 from campaign_worker.workspace import Workspace
-from campaign_worker.web import api, drafts_api, pages, wall
+from campaign_worker.web import api, draft_controls, drafts_api, pages, wall
 from campaign_worker.web.auth import LoginRequired, LoginThrottle
 from campaign_worker.web.queueview import CountsCache
 from campaign_worker.web.sessions import LIFETIME as SESSION_LIFETIME
@@ -130,6 +130,7 @@ def create_app(workspace_or_home: Workspace | Home | str | os.PathLike, *, secre
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
+    app.include_router(draft_controls.router)
     app.include_router(api.router)
     app.include_router(drafts_api.router)
     app.include_router(wall.router)

@@ -16,6 +16,7 @@ from campaign_worker.sources.status import source_state_rows
 from campaign_worker.store.db import transaction
 from campaign_worker.timeutil import utcnow
 from campaign_worker.web.users import Account, authenticate
+from campaign_worker.web import draft_controls
 from campaign_worker.web.auth import FormGuard, PageGuard, check_csrf, finish_session, start_session
 from campaign_worker.web.i18n import LANGUAGES
 from campaign_worker.web.queueview import FilterError, caption_html, load_entry, load_page, parse_query
@@ -221,11 +222,13 @@ def _draft(request: Request, draft_id: int) -> dict:
 def draft_page(request: Request, draft_id: RowId, account: Account = Depends(viewer)):
     draft = _draft(request, draft_id)
     ws = workspace_of(request)
+    campaign = ws.campaigns.get(draft["campaign"])
     with reading(ws.engine) as connection:
         source = drafts.draft_source(connection, draft["post_id"])
         review = drafts.draft_review(ws, connection, draft)
+        extra = draft_controls.controls(connection, campaign, draft, request_language(request)) if campaign else {}
     return render(request, "web/draft.html", {"draft": draft, "source": source, "statuses": DRAFT_STATUSES,
-                                              "can_edit": account.may("moderator"), **review})
+                                              "can_edit": account.may("moderator"), **review, **extra})
 
 
 @router.get("/drafts/{draft_id}/crops/{ratio}.jpg")

@@ -200,3 +200,15 @@
   area.addEventListener("input", update);
   update();
 })();
+
+// Draft page: a click on the focal-point picture sends its position within the picture as shown
+// (the form also works without this script, for the picture's planned size).
+(function () {
+  const spot = document.querySelector(".focal-picker input[type=image]");
+  if (!spot) return;
+  spot.addEventListener("click", () => {
+    const form = spot.form;
+    form.elements.spot_w.value = String(spot.clientWidth || spot.width);
+    form.elements.spot_h.value = String(spot.clientHeight || spot.height);
+  });
+})();

@@ -1,0 +1,147 @@
+"""The draft page's manager controls (audiences, focal point) and crops made at compose time."""
+
+from __future__ import annotations
+
+from PIL import Image
+from sqlalchemy import select
+
+from campaign_worker.moderation.queue import decide
+from campaign_worker.publish import crops as crops_module
+from campaign_worker.publish.draft_crops import make_draft_crops
+from campaign_worker.publish.drafts import compose
+from campaign_worker.sources.storing import import_posts
+from campaign_worker.store.db import transaction
+from campaign_worker.store.models import audience_override_table
+
+from .helpers import image_ref, post
+from .test_drafts import drafts_of
+from .web_support import add_accounts, signed_in
+
+CAPTION = "Heute startet Jonas seine Ausbildung zum Mechatroniker bei uns – willkommen im Team! #meinherztraegtkrone"
+
+
+def _post_with_picture(ws, tmp_path, caption=CAPTION, author="datasec_siegen") -> int:
+    """An approved post whose picture is red on the left fifth and blue elsewhere (1600×800)."""
+    path = tmp_path / "bild.jpg"
+    picture = Image.new("RGB", (1600, 800), (20, 60, 200))
+    picture.paste((220, 20, 20), (0, 0, 320, 800))
+    picture.save(path, "JPEG", quality=92)
+    summary = import_posts(ws, "siegen", "test", [post(1, caption, author=author, media=[image_ref(path)])])
+    post_id = list(summary.post_ids.values())[0]
+    with transaction(ws.engine) as connection:
+        decide(connection, "siegen", [post_id], "approved", "maria")
+    return post_id
+
+
+def _by(ws):
+    return {(r.audience, r.channel): r for r in drafts_of(ws)}
+
+
+def test_compose_makes_the_channels_crops_decoding_each_picture_once(sqlite_workspace, tmp_path, monkeypatch):
+    decodes = []
+    real = crops_module.open_srgb
+    monkeypatch.setattr(crops_module, "open_srgb", lambda *a, **k: decodes.append(a) or real(*a, **k))
+    _post_with_picture(sqlite_workspace, tmp_path)
+    counts = compose(sqlite_workspace, ["siegen"])
+    assert counts["created"] == 3 and counts["cropped"] == 3 and len(decodes) == 1
+    drafts = _by(sqlite_workspace)
+    assert [c["ratio"] for c in drafts[("azubis", "instagram")].crops] == ["4x5", "1x1", "9x16"]
+    assert [c["ratio"] for c in drafts[("azubis", "linkedin")].crops] == ["1.91x1", "1x1"]
+    shared = {c["path"] for d in drafts.values() for c in d.crops if c["ratio"] == "1x1"}
+    assert len(shared) == 1, "the channels of one post share their 1:1 crop"
+    for crop in drafts[("azubis", "facebook")].crops:
+        with Image.open(sqlite_workspace.home.root / crop["path"]) as made:
+            assert made.size == (crop["width"], crop["height"]) and not made.getexif()
+    assert make_draft_crops(sqlite_workspace, "siegen") == 0 and len(decodes) == 1  # nothing missing, nothing decoded
+    (sqlite_workspace.home.root / drafts[("azubis", "instagram")].crops[0]["path"]).unlink()
+    assert make_draft_crops(sqlite_workspace, "siegen") == 1 and len(decodes) == 2  # `drafts crops` re-makes what is gone
+
+
+def test_a_manager_sets_the_audiences_on_the_draft_page_and_edited_drafts_stay(sqlite_workspace, tmp_path):
+    post_id = _post_with_picture(sqlite_workspace, tmp_path)
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    client, token = signed_in(sqlite_workspace, "moderator")
+    drafts = _by(sqlite_workspace)
+    assert set(drafts) == {("azubis", c) for c in ("instagram", "facebook", "linkedin")}
+    edited = drafts[("azubis", "linkedin")].id
+    assert client.post(f"/drafts/{edited}", data={"text": "Von Hand geschrieben.", "csrf_token": token}).status_code == 303
+    draft_id = drafts[("azubis", "instagram")].id
+    page = client.get(f"/drafts/{draft_id}").text
+    assert "<h2 id=\"audiences-heading\">Zielgruppen</h2>" in page and "automatisch erkannt" in page
+    assert "<td>Auszubildende</td>" in page and "ausbildung" in page.lower()  # the matched word, with its score
+
+    response = client.post(f"/drafts/{draft_id}/audiences",
+                           data={"primary": "familien", "also": ["fachkraefte", "familien"], "csrf_token": token})
+    assert response.status_code == 303
+    drafts = _by(sqlite_workspace)
+    assert set(drafts) == {("familien", c) for c in ("instagram", "facebook", "linkedin")} | {("azubis", "linkedin")}
+    assert drafts[("azubis", "linkedin")].text == "Von Hand geschrieben."  # edited: never touched
+    assert response.headers["location"] == f"/drafts/{drafts[('familien', 'instagram')].id}"
+    page = client.get(response.headers["location"]).text
+    assert "Zielgruppen gespeichert: Familien, Fachkräfte" in page and "von Hand festgelegt (moderator," in page
+    assert "Änderungen der Zielgruppen" in page
+    with sqlite_workspace.engine.connect() as connection:
+        override = connection.execute(select(audience_override_table)).one()
+    assert override.audiences == ["familien", "fachkraefte"] and override.set_by == "moderator"
+    assert override.history[-1]["by"] == "moderator" and override.history[-1]["before"] == []
+
+    familien_ig = drafts[("familien", "instagram")].id
+    response = client.post(f"/drafts/{familien_ig}/audiences", data={"primary": "familien", "reset": "1", "csrf_token": token})
+    assert response.status_code == 303
+    assert {a for a, _ in _by(sqlite_workspace)} == {"azubis"}  # back to the matching
+    with sqlite_workspace.engine.connect() as connection:
+        override = connection.execute(select(audience_override_table)).one()
+    assert override.audiences == [] and len(override.history) == 2  # the audit trail stays
+    assert post_id == override.post_id
+
+
+def test_bad_audience_input_gets_a_clear_error_and_needs_role_and_token(sqlite_workspace, tmp_path):
+    _post_with_picture(sqlite_workspace, tmp_path)
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    draft_id = drafts_of(sqlite_workspace)[0].id
+    viewer, token = signed_in(sqlite_workspace, "viewer")
+    assert viewer.post(f"/drafts/{draft_id}/audiences", data={"primary": "familien", "csrf_token": token}).status_code == 403
+    assert 'action="/drafts/%d/audiences"' % draft_id not in viewer.get(f"/drafts/{draft_id}").text
+    client, token = signed_in(sqlite_workspace, "moderator")
+    assert client.post(f"/drafts/{draft_id}/audiences", data={"primary": "familien"}).status_code == 403
+    response = client.post(f"/drafts/{draft_id}/audiences", data={"primary": "<b>rentner</b>", "csrf_token": token})
+    assert response.status_code == 400 and "Unbekannte Zielgruppe" in response.text and "<b>rentner" not in response.text
+    assert client.post(f"/drafts/{draft_id}/audiences", data={"csrf_token": token}).status_code == 400
+    assert "Traceback" not in response.text
+
+
+def test_the_focal_point_is_set_by_click_or_numbers_and_the_crops_follow(sqlite_workspace, tmp_path):
+    _post_with_picture(sqlite_workspace, tmp_path)
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    client, token = signed_in(sqlite_workspace, "moderator")
+    drafts = _by(sqlite_workspace)
+    draft_id = drafts[("azubis", "instagram")].id
+    old_files = {sqlite_workspace.home.root / c["path"] for d in drafts.values() for c in d.crops}
+    page = client.get(f"/drafts/{draft_id}").text
+    assert 'type="image" name="spot"' in page and 'name="focal_x" min="0" max="1" step="0.01" value="0.50"' in page
+
+    response = client.post(f"/drafts/{draft_id}/focal", data={"focal_x": "0,1", "focal_y": "0.5", "csrf_token": token})
+    assert response.status_code == 303
+    drafts = _by(sqlite_workspace)
+    assert {(d.focal_x, d.focal_y) for d in drafts.values()} == {(0.1, 0.5)}  # the picture's point, for every channel
+    story = drafts[("azubis", "instagram")].crops[2]
+    assert story["ratio"] == "9x16" and "-0100-0500-" in story["path"]
+    with Image.open(sqlite_workspace.home.root / story["path"]) as made:
+        red, _g, blue = made.convert("RGB").getpixel((made.width // 2, made.height // 2))
+    assert red > 150 and blue < 100, "the story crop sits on the red left edge"
+    assert not [p for p in old_files if p.exists()], "crops of the old focal point are removed"
+    assert "Fokuspunkt auf x 0,10 und y 0,50 gesetzt" in client.get(f"/drafts/{draft_id}").text
+
+    response = client.post(f"/drafts/{draft_id}/focal", data={"spot.x": "432", "spot.y": "60", "spot_w": "480",
+                                                            "spot_h": "240", "csrf_token": token})
+    assert response.status_code == 303
+    assert {(d.focal_x, d.focal_y) for d in _by(sqlite_workspace).values()} == {(0.9, 0.25)}
+
+    for bad in ({"focal_x": "1.5", "focal_y": "0.5"}, {"focal_x": "abc", "focal_y": "0.5"}, {"focal_x": "", "focal_y": ""},
+                {"spot.x": "900", "spot.y": "10", "spot_w": "480", "spot_h": "240"}, {"focal_x": "nan", "focal_y": "0.5"}):
+        response = client.post(f"/drafts/{draft_id}/focal", data={**bad, "csrf_token": token})
+        assert response.status_code == 400 and "zwischen 0 und 1" in response.text, bad
+    assert client.post(f"/drafts/{draft_id}/focal", data={"focal_x": "0.5", "focal_y": "0.5"}).status_code == 403
