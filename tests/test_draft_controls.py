@@ -145,3 +145,8 @@ def test_the_focal_point_is_set_by_click_or_numbers_and_the_crops_follow(sqlite_
         response = client.post(f"/drafts/{draft_id}/focal", data={**bad, "csrf_token": token})
         assert response.status_code == 400 and "zwischen 0 und 1" in response.text, bad
     assert client.post(f"/drafts/{draft_id}/focal", data={"focal_x": "0.5", "focal_y": "0.5"}).status_code == 403
+    # New drafts of the post (another audience chosen) keep the picture's focal point and get their crops.
+    assert client.post(f"/drafts/{draft_id}/audiences", data={"primary": "familien", "csrf_token": token}).status_code == 303
+    drafts = _by(sqlite_workspace)
+    assert {a for a, _ in drafts} == {"familien"} and {(d.focal_x, d.focal_y) for d in drafts.values()} == {(0.9, 0.25)}
+    assert all(d.crops and "-0900-0250-" in d.crops[0]["path"] for d in drafts.values())

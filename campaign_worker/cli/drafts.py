@@ -166,7 +166,8 @@ def drafts_rights(
 @drafts_app.command("audience")
 def drafts_audience(ctx: typer.Context, post_id: int = typer.Argument(..., help="Nummer des Beitrags"),
                     campaign: str = typer.Option(..., "--campaign", "-c"),
-                    audiences: str = typer.Option(..., "--set", help="Zielgruppen, die erste zuerst, z. B. azubis,familien"),
+                    audiences: str = typer.Option(..., "--set", help="Zielgruppen, die erste zuerst, z. B. azubis,familien; "
+                                                  "\"\" = wieder automatisch erkennen"),
                     user: str = typer.Option("cli", "--user")) -> None:
     """Zielgruppen eines Beitrags von Hand festlegen / override a post's audiences."""
     from campaign_worker.publish.audience_choice import set_audiences
@@ -175,8 +176,9 @@ def drafts_audience(ctx: typer.Context, post_id: int = typer.Argument(..., help=
     ws = state(ctx).workspace()
     c = ws.campaign(campaign)
     with transaction(ws.engine) as connection:
-        set_audiences(connection, c, post_id, [k.strip() for k in audiences.split(",") if k.strip()], user)
-    console.print(f"Beitrag {post_id}: Zielgruppen {audiences}; neue Entwürfe folgen dieser Wahl (drafts compose)")
+        keys = set_audiences(connection, c, post_id, [k.strip() for k in audiences.split(",") if k.strip()], user)["audiences"]
+    chosen = f"Zielgruppen {','.join(keys)}" if keys else "Zielgruppen wieder automatisch erkannt"
+    console.print(f"Beitrag {post_id}: {chosen}; Entwürfe folgen dieser Wahl beim nächsten `drafts compose`")
 
 
 def register(app: typer.Typer) -> None:

@@ -212,11 +212,11 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
         posts = _approved_posts(connection, campaign)
         if post_ids is not None:
             posts = [row for row in posts if row["id"] in post_ids]
-        existing = {
-            (r.post_id, r.audience, r.channel): (r.status, r.edited_by, r.id)
-            for r in connection.execute(select(draft.c.post_id, draft.c.audience, draft.c.channel, draft.c.status, draft.c.edited_by,
-                                               draft.c.id).where(draft.c.campaign == campaign.slug))
-        }
+        existing, focal = {}, {}
+        for r in connection.execute(select(draft.c.post_id, draft.c.audience, draft.c.channel, draft.c.status, draft.c.edited_by,
+                                           draft.c.id, draft.c.focal_x, draft.c.focal_y).where(draft.c.campaign == campaign.slug)):
+            existing[(r.post_id, r.audience, r.channel)] = (r.status, r.edited_by, r.id)
+            focal[r.post_id] = {"focal_x": r.focal_x, "focal_y": r.focal_y}  # the picture's point: new drafts keep it
     untouched = {target for target, (status, edited_by, _id) in existing.items() if (status, edited_by) == ("draft", None)}
     counts = {"posts": len(posts), "created": 0, "refreshed": 0, "kept": 0, "removed": 0, "cropped": 0}
     _prune_outside_choice(ws, campaign, posts, existing, untouched, counts)
@@ -245,7 +245,8 @@ def compose_campaign(ws: Workspace, campaign: Campaign, *, refresh: bool = False
                         refreshed.append((target, values))
                     else:
                         new_rows.append({"campaign": campaign.slug, "post_id": row["id"], "audience": key, "channel": channel,
-                                         "status": "draft", "created_at": now, **values})
+                                         "status": "draft", "created_at": now, "focal_x": 0.5, "focal_y": 0.5,
+                                         **focal.get(row["id"], {}), **values})
         _plan_slots(campaign, new_rows, planned, now)
         with transaction(ws.engine) as connection:
             insert_ignore(connection, draft, new_rows, ("campaign", "post_id", "audience", "channel"))

@@ -104,7 +104,7 @@ def set_audiences(request: Request, draft_id: RowId, account: Account = Depends(
             draft_table.c.campaign == campaign.slug, draft_table.c.post_id == row["post_id"],
             draft_table.c.audience == (chosen[0] if chosen else row["audience"]), draft_table.c.channel == row["channel"])).scalar()
         still_there = drafts.draft_row(connection, draft_id) is not None
-    flash(request, _("Audiences saved: %(audiences)s. %(created)s new draft(s), %(removed)s untouched draft(s) removed; "
+    flash(request, _("Audiences saved: %(audiences)s. New drafts: %(created)s; untouched drafts removed: %(removed)s; "
                      "edited drafts stay as they are.") % {
         "audiences": ", ".join(audience_label(campaign, k, request_language(request)) for k in chosen) or "—",
         "created": counts["created"], "removed": counts["removed"]})
@@ -142,6 +142,6 @@ def set_focal(request: Request, draft_id: RowId, account: Account = Depends(mode
     except CampaignWorkerError as exc:
         raise HTTPException(400, detail=str(exc)) from None
     shown = (lambda v: f"{v:.2f}".replace(".", ",")) if request_language(request) == "de" else (lambda v: f"{v:.2f}")
-    flash(request, _("Focal point set to x %(x)s and y %(y)s; crops of %(count)s draft(s) re-made.")
+    flash(request, _("Focal point set to x %(x)s and y %(y)s; crops re-made (drafts: %(count)s).")
           % {"x": shown(x), "y": shown(y), "count": done})
     return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
