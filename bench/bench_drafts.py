@@ -6,6 +6,9 @@
 - `drafts_per_s_with_crops`: drafts composed with their crops (`drafts compose` makes them: one
   decode per picture, reduced-size JPEG decoding, shared files) per second on a fresh demo home.
   Baseline: composing alone (`--no-crops`) in the same run.
+- `crops_posts_per_s_12mp`: posts per second whose crops for all three channels are made from a
+  12-megapixel JPEG (a camera original, as archives hold them). Baseline: the per-draft way
+  used before (one decode per draft, one crop and resample per ratio, optimised JPEG).
 """
 
 from __future__ import annotations
@@ -44,6 +47,31 @@ def week_share(ws: Workspace) -> tuple[float, int]:
     return len(set(texts)) / len(texts), len(texts)
 
 
+def large_picture_crops(folder: Path, posts: int = 3) -> tuple[float, float]:
+    """Posts per second for a 12 MP picture's crops on three channels: (now, the per-draft way before)."""
+    import io
+
+    from PIL import Image, ImageFilter, ImageOps
+
+    from campaign_worker.publish.crops import CHANNEL_CROPS, SIZES, crop_box, make_picture_crops
+
+    source = folder / "camera.jpg"
+    Image.effect_noise((4000, 3000), 40).convert("RGB").filter(ImageFilter.GaussianBlur(2)).save(source, "JPEG", quality=90)
+    started = time.perf_counter()
+    for _ in range(posts):
+        for channel in ("instagram", "facebook", "linkedin"):
+            with Image.open(source) as opened:
+                picture = ImageOps.exif_transpose(opened).convert("RGB")
+                for ratio in CHANNEL_CROPS[channel]:
+                    piece = picture.crop(crop_box(picture.width, picture.height, SIZES[ratio])).resize(SIZES[ratio], Image.Resampling.LANCZOS)
+                    piece.save(io.BytesIO(), "JPEG", quality=88, optimize=True)
+    before = posts / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for n in range(posts):
+        make_picture_crops(source, folder / "crops", f"{n:016d}" + "0" * 48, {(0.5, 0.5): {"4x5", "1x1", "9x16", "1.91x1"}})
+    return posts / (time.perf_counter() - started), before
+
+
 def main() -> dict:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +102,10 @@ def main() -> dict:
           f"{cropped} cropped in {total_s:.2f} s")
     figures["drafts_distinct_text_share_week"] = figure(share, "share", all_share, drafts=n, baseline_drafts=all_n)
     figures["drafts_per_s_with_crops"] = figure(result["created"] / total_s, "drafts/s", composed / compose_s)
+    with tempfile.TemporaryDirectory() as tmp:
+        now, before = large_picture_crops(Path(tmp))
+    print(f"   12 MP picture, three channels: {now:.2f} posts/s (per-draft way before: {before:.2f})")
+    figures["crops_posts_per_s_12mp"] = figure(now, "posts/s", before)
     return figures
 
 

@@ -8,7 +8,8 @@ picture allows, is scaled to the target size and saved as sRGB JPEG without meta
 Cheap by design: a picture is decoded once for all the crops made from it; a JPEG is decoded
 at a reduced size (`Image.draft`, DCT scaling) when even the largest crop needs fewer pixels
 than the original has; each crop is cut from the decoded picture and scaled in one step
-(`resize(box=…)`), so nothing outside the box is resampled.
+(`resize(box=…)`), so nothing outside the box is resampled, and crops that share a scale (all
+that take the picture's full width) share one resample.
 """
 
 from __future__ import annotations
@@ -95,24 +96,48 @@ def open_srgb(source: Path, ratios: Iterable[str]) -> PilImage:
         return picture.convert("RGB")
 
 
+def _pieces(picture: PilImage, ratios: list[str], focal: tuple[float, float]) -> dict[str, PilImage]:
+    """The ratios' crops at their target sizes. Boxes scaled by the same factor (those that take the
+    picture's full width, say) are cut from one scaled copy of their common area: one resample for
+    the group instead of one per ratio."""
+    from PIL import Image
+
+    groups: dict[float, list[tuple[str, tuple[int, int, int, int]]]] = {}
+    for ratio in ratios:
+        box = crop_box(picture.width, picture.height, SIZES[ratio], focal)
+        groups.setdefault(round(SIZES[ratio][0] / (box[2] - box[0]), 3), []).append((ratio, box))
+    pieces = {}
+    for scale, members in groups.items():
+        if len(members) == 1:
+            (ratio, box), = members
+            pieces[ratio] = picture.resize(SIZES[ratio], Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+            continue
+        left, top = min(b[0] for _, b in members), min(b[1] for _, b in members)
+        right, bottom = max(b[2] for _, b in members), max(b[3] for _, b in members)
+        common = picture.resize((round((right - left) * scale), round((bottom - top) * scale)), Image.Resampling.LANCZOS,
+                                box=(left, top, right, bottom), reducing_gap=3.0)
+        for ratio, box in members:
+            width, height = SIZES[ratio]
+            x = min(max(round((box[0] - left) * scale), 0), max(common.width - width, 0))
+            y = min(max(round((box[1] - top) * scale), 0), max(common.height - height, 0))
+            piece = common.crop((x, y, x + width, y + height))
+            pieces[ratio] = piece if common.width >= width and common.height >= height else picture.resize(
+                SIZES[ratio], Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    return pieces
+
+
 def write_crops(picture: PilImage, target_dir: Path, ratios: Iterable[str], focal: tuple[float, float],
                 name_for: Callable[[str], str], *, reuse: bool = False) -> list[Crop]:
     """Cut and save `ratios` of a decoded picture; with `reuse`, a file that exists already is kept."""
-    from PIL import Image
-
     target_dir.mkdir(parents=True, exist_ok=True)
-    crops = []
-    for ratio in ratios:
-        size = SIZES[ratio]
-        path = target_dir / name_for(ratio)
-        if not (reuse and path.is_file()):
-            piece = picture.resize(size, Image.Resampling.LANCZOS, box=crop_box(picture.width, picture.height, size, focal),
-                                   reducing_gap=3.0)
-            tmp = path.with_suffix(".tmp")
-            piece.save(tmp, "JPEG", quality=88, optimize=True, exif=b"", icc_profile=None)
-            tmp.replace(path)
-        crops.append(Crop(ratio, path, *size))
-    return crops
+    ratios = list(ratios)
+    paths = {ratio: target_dir / name_for(ratio) for ratio in ratios}
+    pieces = _pieces(picture, [r for r in ratios if not (reuse and paths[r].is_file())], focal)
+    for ratio, piece in pieces.items():
+        tmp = paths[ratio].with_suffix(".tmp")
+        piece.save(tmp, "JPEG", quality=88, exif=b"", icc_profile=None)
+        tmp.replace(paths[ratio])
+    return [Crop(ratio, paths[ratio], *SIZES[ratio]) for ratio in ratios]
 
 
 def make_crops(source: Path, target_dir: Path, stem: str, channel: str, focal: tuple[float, float] = (0.5, 0.5)) -> list[Crop]:
