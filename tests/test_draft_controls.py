@@ -150,3 +150,15 @@ def test_the_focal_point_is_set_by_click_or_numbers_and_the_crops_follow(sqlite_
     drafts = _by(sqlite_workspace)
     assert {a for a, _ in drafts} == {"familien"} and {(d.focal_x, d.focal_y) for d in drafts.values()} == {(0.9, 0.25)}
     assert all(d.crops and "-0900-0250-" in d.crops[0]["path"] for d in drafts.values())
+
+
+def test_a_broken_picture_costs_its_crops_not_the_compose_run(sqlite_workspace, tmp_path):
+    _post_with_picture(sqlite_workspace, tmp_path)
+    with sqlite_workspace.engine.connect() as connection:
+        from campaign_worker.store.models import post_media_table
+
+        sha = connection.execute(select(post_media_table.c.media_sha256)).scalar()
+    sqlite_workspace.media.path_for(sha).write_bytes(b"\xff\xd8\xff\xe0 not a picture any more")
+    counts = compose(sqlite_workspace, ["siegen"])
+    assert counts["created"] == 3 and counts["cropped"] == 0
+    assert all(d.crops == [] for d in drafts_of(sqlite_workspace))

@@ -9,6 +9,7 @@ once per run, existing files are reused, and files no draft lists any more are r
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from campaign_worker.store.models import draft_table as draft, media_table as me
 
 if TYPE_CHECKING:
     from campaign_worker.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def _crop_rows(connection, campaign: str, *, draft_ids: list[int] | None = None, post_id: int | None = None) -> list:
@@ -40,6 +43,8 @@ def _has_files(ws: Workspace, crops: list[dict] | None) -> bool:
 
 def crop_drafts(ws: Workspace, campaign: str, rows: list) -> int:
     """Make the crops of these drafts (rows of `_crop_rows`), one decode per picture; returns drafts done."""
+    from PIL.Image import DecompressionBombError
+
     target = ws.home.root / "data" / "crops" / campaign
     by_picture: dict[str, list] = defaultdict(list)
     for row in rows:
@@ -53,7 +58,11 @@ def crop_drafts(ws: Workspace, campaign: str, rows: list) -> int:
         wanted: dict[tuple[float, float], set[str]] = defaultdict(set)
         for row in drafts:
             wanted[clamp_focal((row.focal_x, row.focal_y))].update(CHANNEL_CROPS[row.channel])
-        made = make_picture_crops(source, target, sha256, wanted)
+        try:
+            made = make_picture_crops(source, target, sha256, wanted)
+        except (OSError, ValueError, DecompressionBombError) as exc:  # a broken picture costs its crops, not the run
+            log.warning("no crops for picture %s: %s", sha256[:16], exc)
+            continue
         for row in drafts:
             crops = {c.ratio: c for c in made[clamp_focal((row.focal_x, row.focal_y))]}
             stored[row.id] = [{"ratio": r, "path": str(crops[r].path.relative_to(ws.home.root)), "width": crops[r].width,
