@@ -23,7 +23,7 @@ from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
 from campaign_worker.moderation import audience_model
 from campaign_worker.moderation.audience_model import RULE_FEATURES, AudienceModel, features, rule_features
-from campaign_worker.moderation.audiences import SECONDARY_SHARE, read_post, rule_evidence
+from campaign_worker.moderation.audiences import SECONDARY_MIN, SECONDARY_SHARE, read_post, rule_evidence
 
 SEED = 20261127
 FOLDS = 5
@@ -106,9 +106,12 @@ def fit(data: Prepared, idx: list[int], seed: int) -> AudienceModel:
 
 
 def chosen(probabilities: dict[str, float], threshold: float) -> set[str]:
+    """The audiences `match_audiences` would give for these probabilities (learned keys only)."""
     above = {k: p for k, p in probabilities.items() if p >= threshold}
-    best = max(above.values(), default=0.0)
-    return {k for k, p in above.items() if p >= best * SECONDARY_SHARE}
+    if not above:
+        return set()
+    best = max(above, key=above.__getitem__)
+    return {best} | {k for k, p in above.items() if p >= max(above[best] * SECONDARY_SHARE, SECONDARY_MIN)}
 
 
 def macro_f1(data: Prepared, predictions: list[set[str]]) -> float:

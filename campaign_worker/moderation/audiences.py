@@ -24,7 +24,8 @@ HASHTAG_WEIGHT = 0.4  # a hashtag is weaker evidence than a sentence
 MODIFIER_WEIGHT = 0.3  # a compound's front part („Pflege“ in „Pflegeazubi“)
 KEYWORD_WEIGHT = 1.0  # a campaign keyword not in the built-in words
 MIN_SCORE = 1.0  # an audience needs at least this much evidence
-SECONDARY_SHARE = 0.5  # a further audience needs this share of the best one's probability
+SECONDARY_SHARE = 0.5  # a further audience needs this share of the best one's probability …
+SECONDARY_MIN = 0.5  # … and to be more likely than not (most posts speak to one audience)
 RULE_SECONDARY_SHARE = 0.6  # without the model: this share of the best rule evidence
 RULE_SLOPE = 3.0  # how fast the rules' evidence becomes certain on the probability scale
 
@@ -185,10 +186,10 @@ def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] 
     if not candidates:
         return []
     candidates.sort(key=lambda c: (-c[0], c[1]))
-    floor = candidates[0][0] * SECONDARY_SHARE
+    floor = max(candidates[0][0] * SECONDARY_SHARE, SECONDARY_MIN)
     matches = []
-    for probability, _, key in candidates:
-        if probability < floor:
+    for n, (probability, _, key) in enumerate(candidates):
+        if n and probability < floor:
             continue
         words = found.get(key, {})
         explained = tuple(sorted(words, key=lambda t: -words[t]))
