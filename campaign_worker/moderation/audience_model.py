@@ -28,13 +28,28 @@ import numpy as np
 MODEL_PATH = Path(__file__).with_name("audience_model.npz")
 CHAR_NGRAMS = (3, 5)
 RULE_FEATURES = ("own", "other", "own_enough", "own_best")
+EXPLAIN_MIN = 0.2  # a word's weight for an audience to be named as evidence
 
 _WORD = re.compile(r"[a-z0-9ß]+")
+# Function words and numbers say nothing about an audience; left out, the model cannot learn
+# the small data's accidents from them („in“ for doctors, „auf“ for nurses).
+STOPWORDS = frozenset("""
+a ab aber alle allem allen aller alles als also am an and are as at auch auf aus bei beim bin bis bist but by da dann das
+dass dem den der des die dir doch du ein eine einem einen einer eines er es for from fuer gibt hab habe haben hat hatte he
+her hier his i ich ihr ihre im in ins is ist it ja jede jeden jeder jetzt kann man me mehr mein meine meinem meinen meiner
+mich mir mit my nach nicht noch nur ob oder of on or our schon sehr she sich sie sind so the their they this to uber um und
+uns unser unsere unserem unseren unserer us vom von vor war waren was we were wenn wer what when who wie wir with wird you
+your zu zum zur zwei drei vier
+""".split())
+
+
+def content_words(prose: str) -> list[str]:
+    return [w for w in _WORD.findall(prose) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
 def features(prose: str, tags: list[str] | tuple[str, ...]) -> set[str]:
     """The text features of a post: folded prose and its hashtags (folded, without `#`)."""
-    words = _WORD.findall(prose)
+    words = content_words(prose)
     out: set[str] = set()
     for i, word in enumerate(words):
         out.add("w:" + word)
@@ -98,8 +113,9 @@ class AudienceModel:
         j = self._column.get(key)
         if j is None:
             return ()
-        weighed = {w: self.coef[self.vocabulary["w:" + w], j] for w in set(_WORD.findall(prose)) if "w:" + w in self.vocabulary}
-        return tuple(w for w, v in sorted(weighed.items(), key=lambda x: -x[1])[:limit] if v > 0.05)
+        weighed = {w: self.coef[self.vocabulary["w:" + w], j] for w in set(content_words(prose))
+                   if len(w) > 3 and "w:" + w in self.vocabulary}
+        return tuple(w for w, v in sorted(weighed.items(), key=lambda x: -x[1])[:limit] if v >= EXPLAIN_MIN)
 
     def __post_init__(self) -> None:
         self._column = {k: j for j, k in enumerate(self.keys)}

@@ -33,6 +33,8 @@ _WORD = re.compile(r"[a-z0-9ß]+")
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
 _MENTION = re.compile(r"(?<![\w.])@[\w.]+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
+# Gender forms written with a sign are read as one word: „Ärzt:innen“ → „Ärztinnen“, „Tischler/in“ → „Tischlerin“.
+_GENDER = re.compile(r"(?<=[^\W\d_])[:*_/·](?=in(?:nen)?\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[s
 
 def read_post(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> tuple[str, list[str]]:
     """The folded prose (without links, mentions and hashtags) and the folded hashtags, minus the campaign's own."""
-    text = _URL.sub(" ", _MENTION.sub(" ", caption or ""))
+    text = _GENDER.sub("", _URL.sub(" ", _MENTION.sub(" ", caption or "")))
     own = set(campaign.hashtags)
     tags = sorted({fold_text(t) for t in [*_HASHTAG.findall(text), *hashtags]} - own)
     return fold_text(_HASHTAG.sub(" ", text)), tags
