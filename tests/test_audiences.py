@@ -115,3 +115,13 @@ def test_retraining_is_reproducible_from_the_seed(tmp_path):
 def test_training_refuses_the_holdout(tmp_path):
     with pytest.raises(SystemExit):
         train_main(["--data", str(data_dir() / "holdout.jsonl"), "--out", str(tmp_path / "x.npz")])
+
+
+def test_gender_forms_weak_compound_heads_and_training_context(shipped):
+    pflege, siegen = shipped["medizin-pflege"], shipped["siegen"]
+    assert keys(pflege, "Wir suchen Assistenzärzt:innen für die Innere Medizin") == ["aerzte"]
+    assert keys(siegen, "Wir suchen Elektroniker:innen in Vollzeit")[0] == "fachkraefte"
+    assert keys(pflege, "Notarztdienst heute, vier Einsätze")[0] == "aerzte"  # „-dienst“ is too weak a head to decide
+    # A job title in a post about training names what is trained for: the audience is the trainees.
+    assert keys(siegen, "Ausbildung zum Elektroniker für Betriebstechnik bei uns in Kreuztal, Start August") == ["azubis"]
+    assert keys(pflege, "Ausbildung zur Pflegefachfrau beginnt im Oktober") == ["azubis"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +58,9 @@ def features(prose: str, tags: list[str] | tuple[str, ...]) -> set[str]:
             out.add("b:" + words[i - 1] + " " + word)
     for tag in tags:
         out.add("t:" + tag)
+    for char in set(prose):  # pictographs say a lot in captions: 🩺 💉 🎓 👶
+        if ord(char) > 0x2000 and unicodedata.category(char) == "So":
+            out.add("e:" + char)
     for word in {*words, *tags}:
         out.update(_char_grams(word))
     return out

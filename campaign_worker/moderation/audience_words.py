@@ -61,7 +61,7 @@ AUDIENCE_WORDS: dict[str, dict[str, float]] = {
         "tag der offenen tuer": 0.6, "tagderoffenen": 0.6, "=schnupper": 1.0, "schnuppertag": 1.2, "=school": 0.4,
     },
     "familien": {
-        "tagesmutter": 1.5, "seepferdchen": 1.5, "schwimmkurs": 1.2, "laternen": 1.0, "zahnfee": 1.5, "=freibad": 0.6,
+        "tagesmutter": 1.5, "seepferdchen": 1.5, "schwimmkurs": 1.2, "laternenumzug": 1.2, "martinsumzug": 1.2, "zahnfee": 1.5, "=freibad": 0.6,
         "sommerferien": 0.6, "=schultag": 0.6, "=zwillinge": 1.2, "=twins": 1.2, "=alleinerziehend": 1.5, "=alleinerziehende": 1.5,
         # children by age and kin, German and English
         "=jungs": 1.0, "=maedchen": 0.8, "=nachwuchs": 1.0, "grosseltern": 1.0, "=kinderwagen": 1.5, "=familienfreundlich": 1.2,
@@ -126,4 +126,22 @@ AUDIENCE_WORDS: dict[str, dict[str, float]] = {
         "*mediziner": 1.3, "medizinerin": 1.3, "notarzt": 1.5, "=dr.": 0.8, "=ultrasound": 0.8, "=ultraschall": 0.8,
         "*visite": 0.8, "=patients": 0.4, "niederlassung": 1.2, "=praxisuebernahme": 1.5, "=hausarztpraxis": 1.5,
     },
+}
+
+
+# Job titles: in a post about training („Ausbildung zum Elektroniker“, „Ausbildung zur
+# Pflegefachfrau“) they name what someone trains for, not the audience, and count only a little.
+TRAINING_AUDIENCE = "azubis"
+JOB_TITLES: dict[str, frozenset[str]] = {
+    "fachkraefte": frozenset("""
+        designer architekt analyst gaertner controller konstrukteur elektromeister meisterin ingenieurin servicekraft
+        schichtleiter ingenieur entwickler developer engineer tischler schreiner mechaniker elektriker techniker bauleiter
+        vorarbeiter verkaeufer baecker manager meister elektroniker mechatroniker projektleiter buchhalter erzieher friseur
+        lehrerin lehrer pflegefachfrau pflegefachmann krankenpfleger kaufmann kauffrau informatiker schweisser monteur fahrer
+        berater sachbearbeiter referent fachkraft fachkraefte handwerker leiter leiterin welder chemist
+    """.split()),
+    "pflege": frozenset("""
+        pflegefach pflegekraft pflegekraefte krankenschwester krankenpfleger pfleger pflegerin pflegefachkraft
+        pflegefachkraefte altenpflege pflegehelfer nurse fachangestellte mfa
+    """.split()),
 }

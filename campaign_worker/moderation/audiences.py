@@ -18,11 +18,13 @@ from functools import lru_cache
 
 from campaign_worker.config.campaigns import Campaign, fold_hashtag
 from campaign_worker.moderation import audience_model
-from campaign_worker.moderation.audience_words import AUDIENCE_WORDS
+from campaign_worker.moderation.audience_words import AUDIENCE_WORDS, JOB_TITLES, TRAINING_AUDIENCE
 
 HASHTAG_WEIGHT = 0.4  # a hashtag is weaker evidence than a sentence
 MODIFIER_WEIGHT = 0.3  # a compound's front part („Pflege“ in „Pflegeazubi“)
 KEYWORD_WEIGHT = 1.0  # a campaign keyword not in the built-in words
+TRAINING_CONTEXT = 1.5  # this much training evidence makes a post about training (job titles then count little)
+WEAK_HEAD = 1.0  # a compound's last part weaker than this („-team“, „-dienst“) leaves its front part its full weight
 MIN_SCORE = 1.0  # an audience needs at least this much evidence
 SECONDARY_SHARE = 0.5  # a further audience needs this share of the best one's probability …
 SECONDARY_MIN = 0.5  # … and to be more likely than not (most posts speak to one audience)
@@ -124,7 +126,7 @@ def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[s
         head = max((t for end, t in hits if end == head_end), key=lambda t: len(t.text))
         best: dict[str, tuple[float, str]] = {}  # one word is one piece of evidence per audience
         for end, term in hits:
-            share = 1.0 if term.audience == head.audience else MODIFIER_WEIGHT
+            share = 1.0 if term.audience == head.audience or head.weight < WEAK_HEAD else MODIFIER_WEIGHT
             value = term.weight * weight * share
             if value > best.get(term.audience, (0.0, ""))[0]:
                 best[term.audience] = (value, term.text)
@@ -153,6 +155,11 @@ def rule_evidence(campaign: Campaign, prose: str, tags: list[str]) -> dict[str, 
             current = found.setdefault(term.audience, {})
             current[term.text] = max(current.get(term.text, 0.0), term.weight)
     keys = {a.key for a in campaign.audiences}
+    if sum(found.get(TRAINING_AUDIENCE, {}).values()) >= TRAINING_CONTEXT:
+        for audience, titles in JOB_TITLES.items():
+            words = found.get(audience, {})
+            for text in words.keys() & titles:
+                words[text] *= MODIFIER_WEIGHT
     return {key: words for key, words in found.items() if key in keys}
 
 
