@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_HOME ?= demo-home
 
-.PHONY: demo test bench install clean-demo
+.PHONY: demo test bench install clean-demo audience-model
 
 AXE_VERSION := 4.14.1
 
@@ -27,6 +27,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Retrain the audience model from the development captions (dev + extra; never holdout), seeded.
+audience-model: $(STAMP)
+	$(BIN)/python -m campaign_worker.moderation.audience_train
 
 clean-demo:
 	rm -rf $(DEMO_HOME)

@@ -1,11 +1,13 @@
 """Audience matching against the labelled captions: macro F1 per split, and posts per second.
 
-Genuine posts of tests/data/moderation/{dev,holdout}.jsonl carry `audiences` (primary first).
+Genuine posts of tests/data/moderation/{dev,holdout}.jsonl and moderation/extra/audiences.jsonl
+(a second development set, written separately) carry `audiences` (primary first).
 F1 is computed per audience of each campaign over that campaign's genuine posts, then
 averaged (macro). The baseline is the keyword matching the campaigns' files alone give: every
 audience whose `keywords` occur in the caption or hashtags. Tune on dev; holdout is only
 measured.
-Usage: python bench/run.py audiences   or   python bench/bench_audiences.py [--errors dev]
+Usage: python bench/run.py audiences   or   python bench/bench_audiences.py [--split dev|extra|FILE ...]
+       python bench/bench_audiences.py --errors dev|extra   (never holdout)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from campaign_worker.moderation.audiences import match_audiences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "moderation"
+SPLITS = {"dev": DATA / "dev.jsonl", "extra": DATA / "extra" / "audiences.jsonl", "holdout": DATA / "holdout.jsonl"}
 
 
 def campaigns() -> dict:
@@ -32,7 +35,9 @@ def campaigns() -> dict:
 
 
 def labelled(split: str) -> list[dict]:
-    rows = [json.loads(line) for line in (DATA / f"{split}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Genuine posts of a split by name (dev, extra, holdout) or of a JSONL file by path."""
+    path = SPLITS.get(split) or Path(split)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in rows if r["label"] == "genuine"]
 
 
@@ -62,16 +67,19 @@ def matched(campaign, caption: str) -> list[str]:
     return [m.key for m in match_audiences(campaign, caption)]
 
 
-def main() -> dict:
+def main(splits: tuple[str, ...] = ("dev", "extra", "holdout")) -> dict:
     all_campaigns = campaigns()
     figures = {}
-    for split in ("dev", "holdout"):
+    for split in splits:
+        if split in SPLITS and not SPLITS[split].exists():
+            continue
         rows = [r for r in labelled(split) if r["campaign"] in all_campaigns]
         f1, per_audience, exact = macro_f1(rows, matched, all_campaigns)
         base, _, base_exact = macro_f1(rows, keyword_baseline, all_campaigns)
         print(f"   {split}: macro F1 {f1:.3f} (keywords only {base:.3f}), exact set {exact:.0%} (keywords only {base_exact:.0%})")
         print("     " + ", ".join(f"{k} {v:.2f}" for k, v in per_audience.items()))
-        figures[f"audiences_macro_f1_{split}"] = figure(f1, "F1", base, per_audience={k: round(v, 3) for k, v in per_audience.items()},
+        name = split if split in SPLITS else Path(split).stem
+        figures[f"audiences_macro_f1_{name}"] = figure(f1, "F1", base, per_audience={k: round(v, 3) for k, v in per_audience.items()},
                                                         exact_set_share=round(exact, 3), posts=len(rows))
     rows = [r for r in labelled("dev") if r["campaign"] in all_campaigns] * 5
     started = time.perf_counter()
@@ -87,7 +95,9 @@ def main() -> dict:
 
 
 def errors(split: str) -> None:
-    """Print the posts of a split whose audiences the matching gets wrong (use on dev only)."""
+    """Print the posts of a split whose audiences the matching gets wrong (dev or extra, never holdout)."""
+    if split == "holdout" or (split not in SPLITS and Path(split).resolve() == SPLITS["holdout"].resolve()):
+        sys.exit("holdout is only measured: its errors are not printed")
     all_campaigns = campaigns()
     for r in labelled(split):
         campaign = all_campaigns[r["campaign"]]
@@ -101,5 +111,7 @@ if __name__ == "__main__":
     sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
     if sys.argv[1:2] == ["--errors"]:
         errors(sys.argv[2] if len(sys.argv) > 2 else "dev")
+    elif sys.argv[1:2] == ["--split"]:
+        main(tuple(sys.argv[2:]) or ("dev",))
     else:
         main()

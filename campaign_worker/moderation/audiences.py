@@ -11,23 +11,32 @@ with its score and the words that matched, so a person can see why.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from campaign_worker.config.campaigns import Campaign, fold_hashtag
-from campaign_worker.moderation.audience_words import AUDIENCE_WORDS
+from campaign_worker.moderation import audience_model
+from campaign_worker.moderation.audience_words import AUDIENCE_WORDS, JOB_TITLES, TRAINING_AUDIENCE
 
 HASHTAG_WEIGHT = 0.4  # a hashtag is weaker evidence than a sentence
 MODIFIER_WEIGHT = 0.3  # a compound's front part („Pflege“ in „Pflegeazubi“)
 KEYWORD_WEIGHT = 1.0  # a campaign keyword not in the built-in words
+TRAINING_CONTEXT = 1.5  # this much training evidence makes a post about training (job titles then count little)
+WEAK_HEAD = 1.0  # a compound's last part weaker than this („-team“, „-dienst“) leaves its front part its full weight
 MIN_SCORE = 1.0  # an audience needs at least this much evidence
-SECONDARY_SHARE = 0.6  # a further audience needs this share of the best one's score
+SECONDARY_SHARE = 0.5  # a further audience needs this share of the best one's probability …
+SECONDARY_MIN = 0.5  # … and to be more likely than not (most posts speak to one audience)
+RULE_SECONDARY_SHARE = 0.6  # without the model: this share of the best rule evidence
+RULE_SLOPE = 3.0  # how fast the rules' evidence becomes certain on the probability scale
 
 _WORD = re.compile(r"[a-z0-9ß]+")
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
 _MENTION = re.compile(r"(?<![\w.])@[\w.]+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
+# Gender forms written with a sign are read as one word: „Ärzt:innen“ → „Ärztinnen“, „Tischler/in“ → „Tischlerin“.
+_GENDER = re.compile(r"(?<=[^\W\d_])[:*_/·](?=in(?:nen)?\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -99,9 +108,17 @@ def _word_hits(word: str, by_start: dict[str, list[_Term]]) -> list[tuple[int, _
     return hits
 
 
+_HITS_CACHE_SIZE = 50_000
+
+
 def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[str, float]]) -> None:
+    cache = by_start.setdefault(None, {})  # word → hits, per lexicon (bounded)
     for word in words:
-        hits = _word_hits(word, by_start)
+        hits = cache.get(word)
+        if hits is None:
+            if len(cache) > _HITS_CACHE_SIZE:
+                cache.clear()
+            hits = cache[word] = _word_hits(word, by_start)
         if not hits:
             continue
         # The compound's head is its last part: the term that ends last (the longest on a tie).
@@ -109,7 +126,7 @@ def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[s
         head = max((t for end, t in hits if end == head_end), key=lambda t: len(t.text))
         best: dict[str, tuple[float, str]] = {}  # one word is one piece of evidence per audience
         for end, term in hits:
-            share = 1.0 if term.audience == head.audience else MODIFIER_WEIGHT
+            share = 1.0 if term.audience == head.audience or head.weight < WEAK_HEAD else MODIFIER_WEIGHT
             value = term.weight * weight * share
             if value > best.get(term.audience, (0.0, ""))[0]:
                 best[term.audience] = (value, term.text)
@@ -119,28 +136,73 @@ def _evidence(words: list[str], weight: float, by_start, found: dict[str, dict[s
                 current[text] = value
 
 
-def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> list[AudienceMatch]:
-    """The campaign's audiences this post speaks to, best first, with scores and matched words.
-
-    Empty when nothing in the post points to an audience (a landscape photo).
-    """
-    by_start, phrases = _lexicon(tuple((a.key, tuple(a.keywords)) for a in campaign.audiences))
-    text = _URL.sub(" ", _MENTION.sub(" ", caption or ""))
+def read_post(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> tuple[str, list[str]]:
+    """The folded prose (without links, mentions and hashtags) and the folded hashtags, minus the campaign's own."""
+    text = _GENDER.sub("", _URL.sub(" ", _MENTION.sub(" ", caption or "")))
     own = set(campaign.hashtags)
-    tags = {fold_text(t) for t in [*_HASHTAG.findall(text), *hashtags]} - own
-    prose = fold_text(_HASHTAG.sub(" ", text))
+    tags = sorted({fold_text(t) for t in [*_HASHTAG.findall(text), *hashtags]} - own)
+    return fold_text(_HASHTAG.sub(" ", text)), tags
+
+
+def rule_evidence(campaign: Campaign, prose: str, tags: list[str]) -> dict[str, dict[str, float]]:
+    """Per audience of the campaign: the matched words and what each counts (no threshold applied)."""
+    by_start, phrases = _lexicon(tuple((a.key, tuple(a.keywords)) for a in campaign.audiences))
     found: dict[str, dict[str, float]] = {}
     _evidence(_WORD.findall(prose), 1.0, by_start, found)
-    _evidence(sorted(tags), HASHTAG_WEIGHT, by_start, found)
+    _evidence(tags, HASHTAG_WEIGHT, by_start, found)
     for pattern, term in phrases:
         if pattern.search(prose):
             current = found.setdefault(term.audience, {})
             current[term.text] = max(current.get(term.text, 0.0), term.weight)
-    order = {a.key: i for i, a in enumerate(campaign.audiences)}
-    scored = sorted(((round(sum(w.values()), 3), key, w) for key, w in found.items() if key in order),
-                    key=lambda s: (-s[0], order[s[1]]))
-    if not scored or scored[0][0] < MIN_SCORE:
+    keys = {a.key for a in campaign.audiences}
+    if sum(found.get(TRAINING_AUDIENCE, {}).values()) >= TRAINING_CONTEXT:
+        for audience, titles in JOB_TITLES.items():
+            words = found.get(audience, {})
+            for text in words.keys() & titles:
+                words[text] *= MODIFIER_WEIGHT
+    return {key: words for key, words in found.items() if key in keys}
+
+
+def rule_probability(score: float) -> float:
+    """The rules' evidence on the model's scale: 0.5 exactly at MIN_SCORE."""
+    return 1.0 / (1.0 + math.exp(-RULE_SLOPE * (score - MIN_SCORE)))
+
+
+def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] | list[str] = ()) -> list[AudienceMatch]:
+    """The campaign's audiences this post speaks to, best first, with scores and matched words.
+
+    The score is a probability (0–1): the learned model's for the audience keys it knows, the
+    rules' evidence mapped onto the same scale for the others (a campaign's own audience with
+    its `keywords`). Empty when nothing in the post points to an audience (a landscape photo).
+    """
+    prose, tags = read_post(campaign, caption, hashtags)
+    found = rule_evidence(campaign, prose, tags)
+    scores = {key: sum(words.values()) for key, words in found.items()}
+    keys = [a.key for a in campaign.audiences]
+    strongest = max(scores.values(), default=0.0)
+    model = audience_model.shipped()
+    learned = model.probabilities(prose, tags, scores, keys) if model else {}
+    candidates = []
+    for order, key in enumerate(keys):
+        if key in learned:
+            probability, needed = learned[key], model.threshold
+        else:
+            probability, needed = rule_probability(scores.get(key, 0.0)), 0.5
+            if scores.get(key, 0.0) < strongest * RULE_SECONDARY_SHARE:
+                continue
+        if probability >= needed:
+            candidates.append((probability, order, key))
+    if not candidates:
         return []
-    floor = max(MIN_SCORE, scored[0][0] * SECONDARY_SHARE)
-    return [AudienceMatch(key, score, tuple(sorted(w, key=lambda t: -w[t])))
-            for score, key, w in scored if score >= floor]
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    floor = max(candidates[0][0] * SECONDARY_SHARE, SECONDARY_MIN)
+    matches = []
+    for n, (probability, _, key) in enumerate(candidates):
+        if n and probability < floor:
+            continue
+        words = found.get(key, {})
+        explained = tuple(sorted(words, key=lambda t: -words[t]))
+        if key in learned:
+            explained += tuple(w for w in model.words_for(prose, key) if w not in explained)
+        matches.append(AudienceMatch(key, round(probability, 3), explained))
+    return matches
