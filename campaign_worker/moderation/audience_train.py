@@ -3,7 +3,7 @@
 `python -m campaign_worker.moderation.audience_train [--data FILE ...] [--out FILE] [--seed N]`
 
 Reads the genuine posts of the development files (default: `tests/data/moderation/dev.jsonl`
-and `tests/data/moderation/extra/audiences.jsonl`), builds the feature vocabulary (features
+and every file in `tests/data/moderation/extra/`), builds the feature vocabulary (features
 seen in at least two posts), fits one L2-regularised logistic regression per audience key on
 the posts of the campaigns that have that key (text features plus the rule evidence), and
 chooses the decision threshold from out-of-fold predictions (k-fold, seeded). The same data
@@ -38,7 +38,7 @@ def data_dir() -> Path:
 
 
 def default_data() -> list[Path]:
-    return [p for p in (data_dir() / "dev.jsonl", data_dir() / "extra" / "audiences.jsonl") if p.exists()]
+    return [p for p in (data_dir() / "dev.jsonl", *sorted((data_dir() / "extra").glob("*.jsonl"))) if p.exists()]
 
 
 def shipped_campaigns() -> dict[str, Campaign]:
