@@ -116,7 +116,8 @@ def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = Fals
         for first in range(0, len(evaluated), WRITE_BATCH):
             with transaction(ws.engine) as connection:
                 changes = [
-                    apply_rule_verdict(connection, campaign.slug, post_id, outcome.verdict, audiences, recheck=recheck)
+                    apply_rule_verdict(connection, campaign.slug, post_id, outcome.verdict, audiences, recheck=recheck,
+                                       score=outcome.score)
                     for post_id, outcome, audiences in evaluated[first : first + WRITE_BATCH]
                 ]
             for change in changes:
