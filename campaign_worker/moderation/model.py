@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.moderation.cues import NAMES as CUE_NAMES
 
 LABELS = ("genuine", "spam", "profanity", "hate", "offtopic")
 MODEL_PATH = Path(__file__).with_name("model.npz")
 N_FEATURES = 2**18
 NGRAMS = (2, 5)
-EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere")
+EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere") + CUE_NAMES
 _WORD_RE = re.compile(r"[^\W_]{3,}")
 
 
