@@ -24,7 +24,7 @@ import numpy as np
 
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
-from campaign_worker.moderation.model import EXTRA, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, vectorizer
+from campaign_worker.moderation.model import EXTRA, FEATURES, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, featurise
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.relevance import RelevanceRule
 
@@ -72,9 +72,12 @@ def _fit(x, y, seed: int):
 
 
 def _matrix(texts: list[str], extra: np.ndarray):
+    """Text features (`model.featurise`, as prediction computes them) beside the relevance features."""
     from scipy.sparse import csr_matrix, hstack
 
-    return hstack([vectorizer().transform(texts), csr_matrix(extra)]).tocsr()
+    found = featurise(texts)
+    text_part = csr_matrix((found.values, found.columns, found.indptr), shape=(len(texts), N_FEATURES))
+    return hstack([text_part, csr_matrix(extra)]).tocsr()
 
 
 def out_of_fold(x, y: np.ndarray, seed: int) -> np.ndarray:
@@ -108,7 +111,7 @@ def train(path: Path, seed: int = SEED) -> tuple[TextModel, dict]:
     coef = clf.coef_.T  # (features, labels)
     text_part, extra_part = coef[:N_FEATURES], coef[N_FEATURES:]
     columns = np.flatnonzero(np.abs(text_part).max(axis=1) > 1e-4).astype(np.int32)
-    params = {"n_features": N_FEATURES, "ngrams": list(NGRAMS), "seed": seed, "C": C, "rows": len(rows),
+    params = {"features": FEATURES, "n_features": N_FEATURES, "ngrams": list(NGRAMS), "seed": seed, "C": C, "rows": len(rows),
               "data": path.name, **chosen}
     model = TextModel(LABELS, clf.intercept_, columns, text_part[columns], extra_part, params)
     return model, chosen
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model, chosen = train(args.data, args.seed)
     model.save(args.out)
-    print(f"{args.out}: {len(model._index)} Spalten / columns, " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
+    print(f"{args.out}: {model.n_columns} Spalten / columns, " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
     return 0
 
 
