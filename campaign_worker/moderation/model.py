@@ -75,9 +75,10 @@ class TextModel:
         self._n_features = int(params["n_features"])
         self._ngrams = (int(params["ngrams"][0]), int(params["ngrams"][1]))
         self._columns = np.asarray(columns, dtype=np.int64)
-        # Dense table: hashed column → weights per label (zero where training kept none); one gather per batch.
-        self._table = np.zeros((self._n_features, len(labels)))
-        self._table[self._columns] = weights
+        # Hashed column → row of `_weights`; columns training kept no weight for point at the zero row at the end.
+        self._row = np.full(self._n_features, len(columns), dtype=np.int32)
+        self._row[self._columns] = np.arange(len(columns), dtype=np.int32)
+        self._weights = np.vstack([np.asarray(weights, dtype=np.float64), np.zeros((1, len(labels)))])
         self.extra = extra.astype(np.float64)
         self._words: dict[str, np.ndarray] = {}
 
@@ -97,7 +98,7 @@ class TextModel:
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, labels=np.array(self.labels), intercept=self.intercept.astype(np.float32),
-                            columns=self._columns.astype(np.int32), weights=self._table[self._columns].astype(np.float32),
+                            columns=self._columns.astype(np.int32), weights=self._weights[:-1].astype(np.float32),
                             extra=self.extra.astype(np.float32), params=np.array(json.dumps(self.params)))
 
     @property
@@ -118,13 +119,16 @@ class TextModel:
         return scores + self.intercept + np.asarray(extra, dtype=np.float64).reshape(len(texts), len(self.extra)) @ self.extra
 
     def _text_scores(self, found: HashedNgrams) -> np.ndarray:
-        """Σ value × weight per text and label, summed segment by segment over the CSR rows."""
-        sums = np.zeros((len(found.indptr) - 1, len(self.labels)))
-        filled = np.flatnonzero(np.diff(found.indptr))
-        if len(filled):
-            weighted = self._table[found.columns] * found.values[:, None]
-            sums[filled] = np.add.reduceat(weighted, found.indptr[filled], axis=0)
-        return sums
+        """Σ value × weight per text and label: one sparse × dense product (scipy's C loop).
+
+        The product runs over the compact weight rows (a few MB) rather than a dense table of
+        every hashed column: gathering from the large table cost more than the hashing itself.
+        """
+        from scipy.sparse import csr_matrix
+
+        rows = np.take(self._row, found.columns)
+        matrix = csr_matrix((found.values, rows, found.indptr), shape=(len(found.indptr) - 1, len(self._weights)))
+        return np.asarray(matrix @ self._weights)
 
     def predict_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
         """P(label) per text (rows) and label (columns, in `self.labels` order)."""
