@@ -7,7 +7,8 @@ dehumanising language, money, contact channels, urgency, address of a person, in
 elsewhere, and the language of posts that stand against hate) and give the model one number per
 family and per telling pair (people + expelling language, money + contact). They are matched
 on the folded text (`normalize`), so spelling tricks are already undone, and word starts
-count (`migrant` matches „Migranten“ and „Migrantinnen“).
+count (`migrant` matches „Migranten“ and „Migrantinnen“); an entry ending in a space is a
+whole word only (`schwarze ` must not match „Schwarzenegger“).
 
 The families belong to the trained model: changing them means retraining
 (`campaign-worker moderate-train`); they are not a user setting (the lists in
@@ -25,9 +26,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # groups of people that hate speech targets (and that the campaigns court)
     "people": (
         "auslaender", "auslaend", "migrant", "fluechtling", "gefluechtet", "asyl", "muslim", "moslem", "islam",
-        "kopftuch", "jude", "juden", "juedi", "roma", "sinti", "zigeun", "tuerk", "araber", "arab", "afrikan",
-        "schwarze", "syrer", "afghan", "rumaen", "bulgar", "polen", "osteurop", "nafri", "schwul", "lesb",
-        "trans", "queer", "lgbt", "homo", "gender", "weiber", "fremde", "zuwander", "einwander", "passdeutsch",
+        "kopftuch", "jude", "juden", "juedi", "roma", "sinti", "zigeun", "tuerk", "araber", "afrikan",
+        "schwarze ", "schwarzen ", "syrer", "afghan", "rumaen", "bulgar", "polen", "osteurop", "nafri", "schwul", "lesb",
+        "trans ", "transfrau", "transmann", "transperson", "transgender", "queer", "lgbt", "homos", "homosex", "genderwahn", "weiber", "fremde ", "fremden ", "zuwander", "einwander", "passdeutsch",
         "goldstueck", "merkelgaest", "kulturbereicher", "bereicher", "neubuerger", "fachkraefte\"", "\"fachkraefte",
         "foreigner", "immigrant", "migrants", "refugee", "muslims", "jews", "gays", "illegals", "third world",
         "diversity hire", "dei hire", "those people", "these people", "die da", "solche leute", "diese leute",
@@ -36,13 +37,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     # expelling, dehumanising, replacement and crime-generalising language
     "hostile": (
         "raus", "abschieb", "remigr", "rueckfuehr", "heimschick", "zurueck in eure", "zurueck nach", "ausweis",
-        "go home", "go back", "send them back", "deport", "pack", "gesindel", "ungeziefer", "parasit",
-        "schmarotzer", "invasion", "invasor", "eindringl", "flut", "ueberflut", "ueberfremd", "austausch",
-        "umvolk", "volkstod", "messer", "vergewalt", "kriminell", "vermin", "invader", "flood", "replacement",
-        "scum", "animals", "tiere", "viecher", "plage", "seuche", "abschaum", "dreck", "landnahme", "verdraeng",
+        "go home", "go back", "send them back", "deport", "pack ", "gesocks", "gesindel", "ungeziefer", "parasit",
+        "schmarotzer", "invasion", "invasor", "eindringl", "flut ", "ueberflut", "ueberfremd", "austausch ", "bevoelkerungsaustausch",
+        "umvolk", "volkstod", "messer ", "messerm", "messerstech", "vergewalt", "kriminell", "vermin", "invader", "flood", "replacement",
+        "scum", "animals", "tiere ", "viecher", "plage", "seuche", "abschaum", "dreck ", "drecks", "landnahme", "verdraeng",
         "nicht zu uns", "passt nicht zu", "gehoert nicht", "keinen platz", "kein platz fuer die", "sollen bleiben wo",
-        "wo sie herkommen", "where they came", "not welcome", "unerwuenscht", "rasse", "blut", "volk",
-        "billig", "importiert", "import", "ersetzt", "nicht behandeln", "nicht pflegen", "lass mich nicht",
+        "wo sie herkommen", "where they came", "not welcome", "unerwuenscht", "rasse ", "volk ", "volkes", "volksverraet",
+        "billig", "importiert", "ersetzt", "nicht behandeln", "nicht pflegen", "lass mich nicht",
     ),
     # coded references of the far right
     "codes": (
@@ -54,18 +55,18 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "money": (
         "verdien", "euro", "eur ", "€", "$", "geld", "kohle", "einkommen", "passiv", "gewinn", "gratis",
         "kostenlos", "free", "earn", "income", "profit", "invest", "krypto", "crypto", "bitcoin", "btc",
-        "trading", "rendite", "cash", "reich", "rich", "million", "pro woche", "pro tag", "per week", "per day",
-        "a day", "am tag", "im monat", "monatlich", "nebenverdienst", "nebenjob", "extra", "gebuehr", "fee",
-        "vorkasse", "anzahlung", "kaution", "ueberweis", "paypal", "gutschein", "voucher", "prize", "preis",
+        "trading", "rendite", "cash", "reich ", "reichtum", "rich ", "million", "pro woche", "pro tag", "per week", "per day",
+        "a day", "am tag", "im monat", "monatlich", "nebenverdienst", "nebenjob", "gebuehr", "fee",
+        "vorkasse", "anzahlung", "kaution", "ueberweis", "paypal", "gutschein", "voucher", "prize",
         "iphone", "gift card", "amazon",
     ),
     # contact channels a scam moves the reader to
     "contact": (
-        "dm", "pn", "privatnachricht", "whatsapp", "wa.me", "telegram", "t.me", "signal", "link in bio",
-        "link in der bio", "bio", "klick", "click", "schreib mir", "schreibt mir", "melde dich", "meldet euch",
+        "dm", "pn", "privatnachricht", "whatsapp", "wa.me", "telegram", "t.me", "link in bio",
+        "link in der bio", "bio ", "klick", "click", "schreib mir", "schreibt mir", "melde dich", "meldet euch",
         "message me", "write me", "text me", "inbox", "bit.ly", "tinyurl", "http", "www", "profil",
-        "profile", "check my", "schau auf", "kommentier", "comment", "teile", "share", "tagge", "tag ",
-        "folge", "follow", "handynummer", "telefonnummer", "phone", "e-mail an", "adresse",
+        "profile", "check my", "schau auf", "kommentier", "comment", "share", "tagge",
+        "follow", "handynummer", "telefonnummer", "phone", "e-mail an", "adresse",
     ),
     # urgency and exclusivity
     "urgency": (
@@ -81,10 +82,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     # insults and contempt without the classic swear words
     "contempt": (
-        "idiot", "depp", "trottel", "vollpfost", "pfosten", "lauch", "hohl", "dumm", "bloed", "behindert",
-        "spast", "opfer", "versager", "loser", "clown", "moron", "stupid", "dumb", "pathetic", "ekelhaft",
+        "idiot", "depp", "trottel", "vollpfost", "pfosten", "lauch", "hohlbirne", "hohlkopf", "dumm", "bloed", "behindert ",
+        "spast ", "spasten", "opfer ", "versager", "loser", "clown", "moron", "stupid", "dumb", "pathetic", "ekelhaft",
         "eklig", "widerlich", "abstossend", "disgusting", "hass", "hasse", "hate", "kotz", "zum kotzen",
-        "muell", "trash", "garbage", "lachnummer", "witzfigur", "penner", "assi", "prolet", "fett", "haessl",
+        "muell ", "trash", "garbage", "lachnummer", "witzfigur", "penner", "assi ", "assis ", "prolet", "fett", "haessl",
         "ugly", "inkompetent", "unfaehig", "faul", "lazy", "nichtsnutz", "schlampe", "tussi", "bitch",
     ),
     # places elsewhere and holidays (off-topic posts are about somewhere else)
@@ -138,13 +139,17 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     for index, name in enumerate(families):
         for word in FAMILIES[name]:
             owners.setdefault(word, set()).add(index)
-    words = sorted(owners)
-    starts_word = [w for w in words if w[0].isalnum()]
-    symbols = [w for w in words if not w[0].isalnum()]
-    pattern = r"\b" + _trie_pattern(starts_word)
+    # "word " (trailing space) is a whole word, "word" any word starting so, "€" a symbol anywhere.
+    whole = {w.strip(): i for w, i in owners.items() if w.endswith(" ") and w[0].isalnum()}
+    starts = {w: i for w, i in owners.items() if not w.endswith(" ") and w[0].isalnum()}
+    symbols = {w: i for w, i in owners.items() if not w[0].isalnum()}
+    pattern = rf"\b(?:{_trie_pattern(sorted(whole))}\b|{_trie_pattern(sorted(starts))})"
     if symbols:
-        pattern = f"(?:{pattern}|{_trie_pattern(symbols)})"
-    return re.compile(pattern), {w: tuple(sorted(i)) for w, i in owners.items()}
+        pattern = f"(?:{pattern}|{_trie_pattern(sorted(symbols))})"
+    found = {**starts, **symbols}
+    for word, index in whole.items():
+        found[word] = found.get(word, set()) | index
+    return re.compile(pattern), {w: tuple(sorted(i)) for w, i in found.items()}
 
 
 def cue_features(folded_text: str) -> tuple[float, ...]:

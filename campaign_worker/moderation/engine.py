@@ -13,7 +13,8 @@ How verdicts combine (first match wins):
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
-   likely label (praise with one swear word goes to review).
+   likely label (praise with one swear word goes to review); with `vulgar = "review"` a post
+   whose only list word is vulgar goes to review even when the model calls it vulgar.
    A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
    a quoted slogan, a place name) goes to review instead.
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
@@ -33,13 +34,17 @@ How verdicts combine (first match wins):
 Every outcome carries `score`, the model's P(genuine).
 
 `Moderator.remember` feeds posts the campaign already has (for duplicates and the daily cap);
-`evaluate` judges a post and then remembers it, so a batch is judged in order.
+`evaluate` judges a post and then remembers it, so a batch is judged in order; `evaluate_many`
+does the same for a list of posts, scoring their texts together (what the moderation job uses).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+import numpy as np
 
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.home import Home
@@ -47,7 +52,7 @@ from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFi
 from campaign_worker.moderation.blocklist import Blocklist
 from campaign_worker.moderation.cues import model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
-from campaign_worker.moderation.model import Prediction, TextModel, shipped_model
+from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize
 from campaign_worker.moderation.relevance import RelevanceRule, Signals
 from campaign_worker.moderation.spam import SpamRule
@@ -160,9 +165,26 @@ class Moderator:
 
     def evaluate(self, candidate: Candidate) -> Outcome:
         """Run every rule on the post, combine the verdicts, then remember the post."""
-        prepared = _Prepared.of(candidate, self.daily_cap)
-        signals = self.relevance.signals(prepared.norm.text)
-        prediction = self.model.predict(prepared.norm.text, model_features(signals, prepared.norm.text), explain=False)
+        return self.evaluate_many([candidate])[0]
+
+    def evaluate_many(self, candidates: Sequence[Candidate]) -> list[Outcome]:
+        """`evaluate` for each post in order, with the text work done for the whole batch at once.
+
+        Folding, relevance and the model depend on a post's text alone, so they run first over
+        the batch (the model in one numpy pass); the history rules (duplicates, daily cap) then
+        judge the posts one after another, each seeing the ones before it, as `evaluate` would.
+        """
+        prepared = [_Prepared.of(candidate, self.daily_cap) for candidate in candidates]
+        signals = [self.relevance.signals(post.norm.text) for post in prepared]
+        extra = np.array([model_features(s, post.norm.text) for s, post in zip(signals, prepared)], dtype=np.float64).reshape(len(prepared), len(EXTRA))
+        probabilities = self.model.predict_many([post.norm.text for post in prepared], extra)
+        labels = self.model.labels
+        return [self._judge(post, signal, Prediction(dict(zip(labels, row))))
+                for post, signal, row in zip(prepared, signals, probabilities.tolist())]
+
+    def _judge(self, prepared: "_Prepared", signals: Signals, prediction: Prediction) -> Outcome:
+        """The rules on one post whose text was already scored; then the post joins the history."""
+        candidate = prepared.candidate
         checks = self._run(prepared) + self._learned(prepared, signals, prediction)
         if candidate.key not in self._known:
             self._store(prepared)
@@ -182,7 +204,7 @@ class Moderator:
             # nor in a campaign whose file lists neither.
             offtopic_unknowable = label == "offtopic" and (signals.on_topic or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
-            words = self.model.predict(post.norm.text, model_features(signals, post.norm.text)).evidence
+            words = self.model.evidence(post.norm.text, self.model.labels.index(label))
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
         return _check(RELEVANCE, relevance), _check(MODEL, model)
@@ -222,6 +244,8 @@ class Moderator:
             return Verdict("reject", vulgar.rule, vulgar.reason_de, vulgar.reason_en, vulgar.evidence)
         learned = by_rule[MODEL]
         if learned is not None and learned.decision == "reject":
+            if learned.rule == "model.profanity" and vulgar is not None and vulgar.rule == "blocklist.vulgar":
+                return vulgar  # `vulgar = "review"`: a swear word, even one the model calls vulgar, goes to a person
             return _held_for_review(learned) if trusted else learned
         reviews = [v for v in objections if v.decision == "review"]
         if not trusted:

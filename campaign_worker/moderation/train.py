@@ -29,7 +29,7 @@ import numpy as np
 
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
-from campaign_worker.moderation.model import EXTRA, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, vectorizer
+from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, featurise
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.cues import model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
@@ -103,9 +103,12 @@ def _fit(x, y, seed: int):
 
 
 def _matrix(texts: list[str], extra: np.ndarray):
+    """Text features (`model.featurise`, as prediction computes them) beside the relevance features."""
     from scipy.sparse import csr_matrix, hstack
 
-    return hstack([vectorizer().transform(texts), csr_matrix(extra)]).tocsr()
+    found = featurise(texts)
+    text_part = csr_matrix((found.values, found.columns, found.indptr), shape=(len(texts), N_FEATURES))
+    return hstack([text_part, csr_matrix(extra)]).tocsr()
 
 
 def out_of_fold(x, y: np.ndarray, seed: int, sources: np.ndarray | None = None) -> np.ndarray:
@@ -154,8 +157,8 @@ def train(paths: list[Path], seed: int = SEED) -> tuple[TextModel, dict]:
     coef = clf.coef_.T  # (features, labels)
     text_part, extra_part = coef[:N_FEATURES], coef[N_FEATURES:]
     columns = np.flatnonzero(np.abs(text_part).max(axis=1) > 1e-4).astype(np.int32)
-    params = {"n_features": N_FEATURES, "ngrams": list(NGRAMS), "seed": seed, "C": C, "rows": len(rows),
-              "data": [path.name for path in paths], **chosen}
+    params = {"features": FEATURES, "n_features": N_FEATURES, "ngrams": list(NGRAMS), "seed": seed, "C": C,
+              "rows": len(rows), "data": [path.name for path in paths], **chosen}
     model = TextModel(LABELS, clf.intercept_, columns, text_part[columns], extra_part, params)
     return model, chosen
 
@@ -163,13 +166,13 @@ def train(paths: list[Path], seed: int = SEED) -> tuple[TextModel, dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Moderationsmodell neu trainieren / retrain the moderation model")
     parser.add_argument("--data", type=Path, action="append",
-                        help="labelled JSON-lines file (repeatable); default: dev.jsonl and extra/*.jsonl")
+                        help="labelled JSON-lines file (repeatable); default: dev.jsonl, extra/*.jsonl and the old corpus")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     model, chosen = train(args.data or training_paths(), args.seed)
     model.save(args.out)
-    print(f"{args.out}: {len(model._index)} Spalten / columns, " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
+    print(f"{args.out}: {model.n_columns} Spalten / columns, " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
     return 0
 
 
