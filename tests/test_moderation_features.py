@@ -19,6 +19,7 @@ from campaign_worker.moderation.train import _matrix
 
 CAPTIONS = ("Krönchen im Gegenlicht 👑 #MeinHerzTrägtKrone", "d u  I d i o t", "", "   ", "a",
             "Ärztin in Bad Laasphe\n\tneue Stelle", "hallo hallo hallo", "x\0y z")
+PINNED_AB = [31174, 41498, 44825, 88356, 183572, 218863]  # " a", "ab", "b ", " ab", "ab ", " ab "
 
 
 def reference(text: str, low: int = 2, high: int = 5) -> Counter:
@@ -84,5 +85,3 @@ def test_a_model_trained_with_other_features_is_refused(tmp_path):
         TextModel.load(old)
     assert "moderate-train" in str(error.value)
 
-
-PINNED_AB = [31174, 41498, 44825, 88356, 183572, 218863]  # " a", "ab", "b ", " ab", "ab ", " ab "
