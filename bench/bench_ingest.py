@@ -22,6 +22,7 @@ from pathlib import Path
 from campaign_worker.home import Home, defaults_root
 from campaign_worker.store.ingest import post_row, store_posts
 from campaign_worker.moderation.engine import Moderator
+from campaign_worker.moderation.job import BATCH as JOB_BATCH
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.sources.archive import OfflineContext, parse_document
 from campaign_worker.workspace import Workspace
@@ -77,8 +78,9 @@ def main() -> dict:
         posts = [parse_document(d, context)[0] for d in documents]
         parsed = time.perf_counter()
         moderator = Moderator(campaign, home)
-        for p in posts:
-            moderator.evaluate(Candidate(p.key, p.caption, p.author_username, p.hashtags, p.posted_at, (), p.platform))
+        candidates = [Candidate(p.key, p.caption, p.author_username, p.hashtags, p.posted_at, (), p.platform) for p in posts]
+        for first in range(0, len(candidates), JOB_BATCH):  # as the moderation job hands them over
+            moderator.evaluate_many(candidates[first : first + JOB_BATCH])
         moderated = time.perf_counter()
         result = store_posts(ws.engine, campaign.slug, "bench", posts, batch=2000)
         stored = time.perf_counter()

@@ -37,6 +37,27 @@ def test_rules_decide_new_posts_and_never_touch_them_again(sqlite_workspace):
     assert (states["approved"], states["rejected"], states["pending"]) == (2, 0, 1)
 
 
+def test_each_decision_keeps_the_models_score_and_the_queue_shows_it(sqlite_workspace):
+    from sqlalchemy import select
+
+    from campaign_worker.store.models import CampaignPost
+    from .web_support import add_accounts, signed_in
+
+    ids = seed(sqlite_workspace)
+    moderate(sqlite_workspace, ["siegen"])
+    with transaction(sqlite_workspace.engine) as connection:
+        scores = dict(connection.execute(select(CampaignPost.post_id, CampaignPost.score)).all())
+    spam, walk = scores[ids["instagram:C00001"]], scores[ids["instagram:C00003"]]
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+    assert spam < 0.2 and walk > spam + 0.2, "the scam scores low, the evening walk clearly higher"
+    add_accounts(sqlite_workspace)
+    client, _ = signed_in(sqlite_workspace, "viewer")
+    html = client.get("/queue?campaign=siegen&state=all").text
+    assert f"Modell: {round(walk * 100)} %" in html
+    listing = client.get("/api/queue?campaign=siegen&state=all").json()
+    assert {e["post_id"]: e["score"] for e in listing["entries"]}[ids["instagram:C00003"]] == walk
+
+
 def test_explain_shows_every_rule_and_the_evidence(sqlite_workspace, capsys):
     ids = seed(sqlite_workspace)
     moderate(sqlite_workspace, ["siegen"])

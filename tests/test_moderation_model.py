@@ -18,7 +18,8 @@ from campaign_worker.home import Home
 from campaign_worker.moderation.engine import Moderator
 from campaign_worker.moderation.model import LABELS, MODEL_PATH, TextModel
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.relevance import RelevanceRule
+from campaign_worker.moderation.cues import model_features
+from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
@@ -130,7 +131,8 @@ def test_the_shipped_model_loads_from_the_package_without_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     model = TextModel.load(MODEL_PATH)
     assert model.labels == LABELS
-    prediction = model.predict(normalize("Jetzt 5000€ pro Woche verdienen, schreib mir auf WhatsApp!").text, (0, 0, 0, 0))
+    text = normalize("Jetzt 5000€ pro Woche verdienen, schreib mir auf WhatsApp!").text
+    prediction = model.predict(text, model_features(NO_SIGNALS, text))
     assert abs(sum(prediction.probabilities.values()) - 1) < 1e-6
     assert prediction.label == "spam" and prediction.evidence
 
@@ -192,17 +194,6 @@ def test_holdout_report(home, capsys):
         print(f"\nholdout: {dict(decided)}")
     assert rejected and decided[("junk", "reject")] / rejected >= 0.9
     assert decided[("junk", "approve")] / sum(v for (kind, _), v in decided.items() if kind == "junk") <= 0.05
-
-
-def test_prediction_hashes_captions_exactly_as_training_did():
-    model = TextModel.load(MODEL_PATH)
-    for caption in ("Krönchen im Gegenlicht 👑 #MeinHerzTrägtKrone", "d u  I d i o t", "", "Ärztin in Bad Laasphe"):
-        text = normalize(caption).text
-        columns, values = model.features(text)
-        trained = model._vectorizer.transform([text])
-        ours, theirs = dict(zip(columns.tolist(), values.tolist())), dict(zip(trained.indices.tolist(), trained.data.tolist()))
-        assert ours.keys() == theirs.keys()
-        assert all(abs(ours[k] - theirs[k]) < 1e-6 for k in ours)
 
 
 def test_a_campaign_without_relevance_lists_never_rejects_a_post_as_off_topic(tmp_path, home):

@@ -507,3 +507,16 @@ def test_corpus_meets_the_quality_targets(home):
     substring_accidents = [row["id"] for row, o in results
                            if row["label"] == "genuine" and o.decision == "reject" and o.rule.startswith("blocklist")]
     assert substring_accidents == []
+
+
+def test_the_spam_lure_gate_misses_nothing_its_patterns_find():
+    """`_LURE_RE` finding nothing must mean each lure pattern finds nothing (it only saves passes)."""
+    from campaign_worker.moderation import spam
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "moderation" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    patterns = (spam._PROMO_RE, spam._CRYPTO_RE, spam._EARNINGS_RE, spam._ESCORT_RE, spam._LOAN_RE)
+    texts = [normalize(row["caption"]).text.replace("_", " ") for row in rows]
+    assert any(spam._LURE_RE.search(t) for t in texts)
+    for text in texts:
+        if spam._LURE_RE.search(text) is None:
+            assert not any(p.search(text) for p in patterns), text

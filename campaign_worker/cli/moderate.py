@@ -111,21 +111,25 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | Non
 
 
 def train_cmd(
-    data: Optional[Path] = typer.Option(None, "--data", help="JSON Lines mit caption, campaign, label (Standard: tests/data/moderation/dev.jsonl)."),
+    data: Optional[list[Path]] = typer.Option(
+        None, "--data",
+        help="JSON Lines mit caption, campaign, label, mehrfach möglich (Standard: dev.jsonl und extra/*.jsonl in tests/data/moderation)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Zieldatei (Standard: das Modell im Paket) / output file."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Zufallsstartwert / random seed (gleich → gleiche Datei)."),
 ) -> None:
     """Moderationsmodell neu trainieren / retrain the moderation model."""
     from campaign_worker.moderation.model import MODEL_PATH
-    from campaign_worker.moderation.train import SEED, dev_path, main
+    from campaign_worker.moderation.train import SEED, main, training_paths
 
-    source = data or dev_path()
-    if not source.is_file():
-        raise UserError(f"{source}: Trainingsdaten nicht gefunden / training data not found (--data DATEI)")
+    sources = list(data or training_paths())
+    for source in sources:
+        if not source.is_file():
+            raise UserError(f"{source}: Trainingsdaten nicht gefunden / training data not found (--data DATEI)")
+    args = [arg for source in sources for arg in ("--data", str(source))]
     try:
-        main(["--data", str(source), "--out", str(out or MODEL_PATH), "--seed", str(SEED if seed is None else seed)])
+        main(args + ["--out", str(out or MODEL_PATH), "--seed", str(SEED if seed is None else seed)])
     except (ValueError, KeyError) as exc:
-        raise UserError(f"{source}: {exc}") from None
+        raise UserError(f"{', '.join(map(str, sources))}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -13,11 +13,16 @@ How verdicts combine (first match wins):
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
-   likely label (praise with one swear word goes to review).
+   likely label (praise with one swear word goes to review); with `vulgar = "review"` a post
+   whose only list word is vulgar goes to review even when the model calls it vulgar.
    A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
    a quoted slogan, a place name) goes to review instead.
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
    for spam, profanity, hate or offtopic; a trusted account's post goes to review.
+3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
+   `[hate review]` word, another region's tag) and the model finding the same kind of junk at
+   least `corroborate_at` likely. The rule's reason is kept, the model's probability is added
+   to the evidence. Vulgar words stay with the `vulgar` policy.
 4. A trusted account (trust level `partners` or higher) → approve.
 5. The model in doubt (P(genuine) < 0.5 and another label more likely), or another region's
    campaign tag without a word of this region (`relevance.py`) → review.
@@ -29,24 +34,30 @@ How verdicts combine (first match wins):
 Every outcome carries `score`, the model's P(genuine).
 
 `Moderator.remember` feeds posts the campaign already has (for duplicates and the daily cap);
-`evaluate` judges a post and then remembers it, so a batch is judged in order.
+`evaluate` judges a post and then remembers it, so a batch is judged in order; `evaluate_many`
+does the same for a list of posts, scoring their texts together (what the moderation job uses).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+import numpy as np
 
 from campaign_worker.config.campaigns import Campaign
 from campaign_worker.home import Home
 from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFilter
 from campaign_worker.moderation.blocklist import Blocklist
+from campaign_worker.moderation.cues import model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
-from campaign_worker.moderation.model import Prediction, TextModel, shipped_model
+from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize
 from campaign_worker.moderation.relevance import RelevanceRule, Signals
 from campaign_worker.moderation.spam import SpamRule
 from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
+from campaign_worker.post import extract_hashtags, fold_hashtag
 
 # Check names, in the order they are run and reported; content rules in order of seriousness.
 BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MODEL = (
@@ -117,8 +128,9 @@ def analysis_text(candidate: Candidate) -> str:
     caption = candidate.caption or ""
     if not candidate.hashtags:
         return caption
-    lowered = caption.lower()
-    missing = [t for t in candidate.hashtags if f"#{t.lower()}" not in lowered]
+    # Stored tags are folded (#MeinHerzTrägtKrone → meinherztraegtkrone): compare folded with folded.
+    shown = set(extract_hashtags(caption, limit=None))
+    missing = [t for t in candidate.hashtags if fold_hashtag(t) not in shown]
     return caption + "\n" + " ".join(f"#{t}" for t in missing) if missing else caption
 
 
@@ -143,6 +155,7 @@ class Moderator:
         self.model = model or shipped_model()
         self.approve_at = float(self.model.params["approve_at"])
         self.reject_at = {label: float(self.model.params[f"reject_at.{label}"]) for label in MODEL_REASONS}
+        self.corroborate_at = float(self.model.params.get("corroborate_at", 2.0))  # > 1: off for older model files
         self._known: set[str] = set()
 
     def remember(self, candidate: Candidate) -> None:
@@ -152,9 +165,26 @@ class Moderator:
 
     def evaluate(self, candidate: Candidate) -> Outcome:
         """Run every rule on the post, combine the verdicts, then remember the post."""
-        prepared = _Prepared.of(candidate, self.daily_cap)
-        signals = self.relevance.signals(prepared.norm.text)
-        prediction = self.model.predict(prepared.norm.text, signals.features(), explain=False)
+        return self.evaluate_many([candidate])[0]
+
+    def evaluate_many(self, candidates: Sequence[Candidate]) -> list[Outcome]:
+        """`evaluate` for each post in order, with the text work done for the whole batch at once.
+
+        Folding, relevance and the model depend on a post's text alone, so they run first over
+        the batch (the model in one numpy pass); the history rules (duplicates, daily cap) then
+        judge the posts one after another, each seeing the ones before it, as `evaluate` would.
+        """
+        prepared = [_Prepared.of(candidate, self.daily_cap) for candidate in candidates]
+        signals = [self.relevance.signals(post.norm.text) for post in prepared]
+        extra = np.array([model_features(s, post.norm.text) for s, post in zip(signals, prepared)], dtype=np.float64).reshape(len(prepared), len(EXTRA))
+        probabilities = self.model.predict_many([post.norm.text for post in prepared], extra)
+        labels = self.model.labels
+        return [self._judge(post, signal, Prediction(dict(zip(labels, row))))
+                for post, signal, row in zip(prepared, signals, probabilities.tolist())]
+
+    def _judge(self, prepared: "_Prepared", signals: Signals, prediction: Prediction) -> Outcome:
+        """The rules on one post whose text was already scored; then the post joins the history."""
+        candidate = prepared.candidate
         checks = self._run(prepared) + self._learned(prepared, signals, prediction)
         if candidate.key not in self._known:
             self._store(prepared)
@@ -174,7 +204,7 @@ class Moderator:
             # nor in a campaign whose file lists neither.
             offtopic_unknowable = label == "offtopic" and (signals.on_topic or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
-            words = self.model.predict(post.norm.text, signals.features()).evidence
+            words = self.model.evidence(post.norm.text, self.model.labels.index(label))
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
         return _check(RELEVANCE, relevance), _check(MODEL, model)
@@ -214,8 +244,14 @@ class Moderator:
             return Verdict("reject", vulgar.rule, vulgar.reason_de, vulgar.reason_en, vulgar.evidence)
         learned = by_rule[MODEL]
         if learned is not None and learned.decision == "reject":
+            if learned.rule == "model.profanity" and vulgar is not None and vulgar.rule == "blocklist.vulgar":
+                return vulgar  # `vulgar = "review"`: a swear word, even one the model calls vulgar, goes to a person
             return _held_for_review(learned) if trusted else learned
         reviews = [v for v in objections if v.decision == "review"]
+        if not trusted:
+            agreed = self._corroborated(reviews + [v for v in (by_rule[RELEVANCE],) if v is not None], prediction)
+            if agreed is not None:
+                return agreed
         if reviews:
             return reviews[0]
         partner = by_rule[PARTNER]
@@ -230,6 +266,16 @@ class Moderator:
             return Verdict("approve", "model.confident", *CONFIDENT_APPROVE,
                            signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))
         return DEFAULT_REVIEW
+
+    def _corroborated(self, reviews: list[Verdict], prediction: Prediction) -> Verdict | None:
+        """The first review request the model backs with the same kind of junk, as a rejection."""
+        for verdict in reviews:
+            label = junk_kind(verdict.rule)
+            if label is not None and prediction.probabilities[label] >= self.corroborate_at:
+                evidence = verdict.evidence + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
+                return Verdict("reject", verdict.rule, f"{verdict.reason_de} (vom Modell bestätigt)",
+                               f"{verdict.reason_en} (confirmed by the model)", evidence)
+        return None
 
     def _store(self, post: "_Prepared") -> None:
         candidate = post.candidate
@@ -252,6 +298,19 @@ class _Prepared:
     def of(cls, candidate: Candidate, daily_cap: DailyCap) -> "_Prepared":
         norm = normalize(analysis_text(candidate))
         return cls(candidate, norm, caption_fingerprint(norm), parse_hashes(candidate.image_hashes), daily_cap.slot(candidate))
+
+
+def junk_kind(rule: str) -> str | None:
+    """The model label a rule's objection speaks of (None: vulgar words, pictures, caps, languages)."""
+    if rule.startswith("spam."):
+        return "spam"
+    if rule in ("blocklist.insult", "blocklist.sexual"):
+        return "profanity"
+    if rule == "blocklist.hate":
+        return "hate"
+    if rule == "relevance.elsewhere":
+        return "offtopic"
+    return None
 
 
 def _disputed(verdict: Verdict) -> Verdict:

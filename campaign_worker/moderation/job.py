@@ -1,7 +1,7 @@
 """The moderation job: run a campaign's rules over its new posts and record the outcome.
 
-Posts are evaluated oldest first, after the campaign's earlier posts were shown to the
-rules as history (duplicates, per-author caps). The rules run outside any transaction; each
+Posts are evaluated oldest first, a batch at a time (`Moderator.evaluate_many`), after the
+campaign's earlier posts were shown to the rules as history (duplicates, per-author caps). The rules run outside any transaction; each
 small batch of outcomes is one short transaction, so a killed run loses nothing (unfinished
 posts are still `new` and are evaluated next time) and other writers never wait for the rules.
 """
@@ -109,14 +109,17 @@ def moderate_campaign(ws: Workspace, campaign: Campaign, *, recheck: bool = Fals
             break
         # The rules run outside any transaction; only the outcomes are written, a few at a time,
         # so other writers (the scheduler, moderators) wait milliseconds, not a whole batch.
+        batch = work[start : start + BATCH]
+        outcomes = moderator.evaluate_many([candidate for candidate, _ in batch])
         evaluated = [
-            (row["id"], moderator.evaluate(candidate), [m.key for m in match_audiences(campaign, candidate.caption, candidate.hashtags)])
-            for candidate, row in work[start : start + BATCH]
+            (row["id"], outcome, [m.key for m in match_audiences(campaign, candidate.caption, candidate.hashtags)])
+            for (candidate, row), outcome in zip(batch, outcomes)
         ]
         for first in range(0, len(evaluated), WRITE_BATCH):
             with transaction(ws.engine) as connection:
                 changes = [
-                    apply_rule_verdict(connection, campaign.slug, post_id, outcome.verdict, audiences, recheck=recheck)
+                    apply_rule_verdict(connection, campaign.slug, post_id, outcome.verdict, audiences, recheck=recheck,
+                                       score=outcome.score)
                     for post_id, outcome, audiences in evaluated[first : first + WRITE_BATCH]
                 ]
             for change in changes:

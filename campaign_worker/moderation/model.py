@@ -3,19 +3,21 @@
 Where word lists stop (coded hate, scams that look like the campaign's own posts, off-topic
 posts with the campaign tag), a small model trained on labelled captions gives each post a
 probability per label: genuine, spam, profanity, hate, offtopic. Features are hashed
-character 2–5-grams of the folded caption (stateless: only the coefficients are stored) plus
-the campaign relevance signals (`relevance.Signals.features`).
+character 2–5-grams of the folded caption (`ngrams.hashed_ngrams`, stateless: only the
+coefficients are stored) plus the campaign relevance signals (`relevance.Signals.features`).
 
-The weights ship inside the package as `model.npz` (numpy arrays, no pickle): the vectorizer's
+The weights ship inside the package as `model.npz` (numpy arrays, no pickle): the feature
 parameters, the label names, the intercepts and the non-zero coefficient columns. `train.py`
-rebuilds the file from `tests/data/` with a fixed seed. Evidence for a verdict is the words of
-the caption whose n-grams pushed most towards the predicted label.
+rebuilds the file from `tests/data/` with a fixed seed. Posts are scored a batch at a time
+(`predict_many`); evidence for a verdict is the words of the caption whose n-grams pushed
+most towards the predicted label, computed only for the posts that need it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,25 +25,28 @@ from pathlib import Path
 import numpy as np
 
 from campaign_worker.errors import CampaignWorkerError
+from campaign_worker.moderation.cues import NAMES as CUE_NAMES
+from campaign_worker.moderation.ngrams import HashedNgrams, hashed_ngrams
 
 LABELS = ("genuine", "spam", "profanity", "hate", "offtopic")
 MODEL_PATH = Path(__file__).with_name("model.npz")
 N_FEATURES = 2**18
 NGRAMS = (2, 5)
-EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere")
+# Names the feature function a model was trained with; a file made with another one is refused.
+FEATURES = "char_wb-fnv1a-fmix32"
+EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere") + CUE_NAMES
+CHUNK = 1_000  # texts hashed at once: bounds the n-gram arrays to a few MB
 _WORD_RE = re.compile(r"[^\W_]{3,}")
+_WORD_CACHE = 200_000  # words whose contributions are remembered for evidence
 
 
 class ModelError(CampaignWorkerError):
     """The shipped model file is missing or unreadable."""
 
 
-def vectorizer(n_features: int = N_FEATURES, ngrams: tuple[int, int] = NGRAMS):
-    """The hashing vectorizer both training and prediction use (stateless)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(analyzer="char_wb", ngram_range=ngrams, n_features=n_features,
-                             alternate_sign=False, lowercase=False, norm="l2", dtype=np.float32)
+def featurise(texts: Sequence[str], n_features: int = N_FEATURES, ngrams: tuple[int, int] = NGRAMS) -> HashedNgrams:
+    """The text features both training and prediction use (one function, so they cannot disagree)."""
+    return hashed_ngrams(texts, n_features, ngrams)
 
 
 @dataclass(frozen=True)
@@ -68,22 +73,24 @@ class TextModel:
         self.labels = labels
         self.intercept = intercept.astype(np.float64)
         self.params = params
-        self._vectorizer = vectorizer(int(params["n_features"]), tuple(params["ngrams"]))
-        self._analyze = self._vectorizer.build_analyzer()
         self._n_features = int(params["n_features"])
-        self._column: dict[str, int] = {}
-        self._index = {int(c): i for i, c in enumerate(columns)}
-        # Dense lookup: hashed column → row of `weights` (or the zero row at the end).
-        self._row = np.full(int(params["n_features"]), len(columns), dtype=np.int32)
-        self._row[columns] = np.arange(len(columns), dtype=np.int32)
-        self._weights = np.vstack([weights.astype(np.float64), np.zeros((1, len(labels)))])
+        self._ngrams = (int(params["ngrams"][0]), int(params["ngrams"][1]))
+        self._columns = np.asarray(columns, dtype=np.int64)
+        # Hashed column → row of `_weights`; columns training kept no weight for point at the zero row at the end.
+        self._row = np.full(self._n_features, len(columns), dtype=np.int32)
+        self._row[self._columns] = np.arange(len(columns), dtype=np.int32)
+        self._weights = np.vstack([np.asarray(weights, dtype=np.float64), np.zeros((1, len(labels)))])
         self.extra = extra.astype(np.float64)
+        self._words: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "TextModel":
         try:
             with np.load(path, allow_pickle=False) as data:
                 params = json.loads(str(data["params"]))
+                if params.get("features") != FEATURES:
+                    raise ValueError(f"trained with features {params.get('features', 'sklearn-murmurhash')!r}, "
+                                     f"this version computes {FEATURES!r}")
                 return cls(tuple(str(x) for x in data["labels"]), data["intercept"], data["columns"],
                            data["weights"], data["extra"], params)
         except (OSError, KeyError, ValueError) as exc:
@@ -91,66 +98,73 @@ class TextModel:
                              "Neu trainieren mit / retrain with: campaign-worker moderate-train") from None
 
     def save(self, path: Path) -> None:
-        columns = np.array(sorted(self._index), dtype=np.int32)
-        rows = self._row[columns]
         np.savez_compressed(path, labels=np.array(self.labels), intercept=self.intercept.astype(np.float32),
-                            columns=columns, weights=self._weights[rows].astype(np.float32),
+                            columns=self._columns.astype(np.int32), weights=self._weights[:-1].astype(np.float32),
                             extra=self.extra.astype(np.float32), params=np.array(json.dumps(self.params)))
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The hashed columns of `text` and their l2-normalised counts, as the vectorizer makes them.
+    @property
+    def n_columns(self) -> int:
+        """How many hashed n-gram columns carry weights."""
+        return len(self._columns)
 
-        Same result as `HashingVectorizer.transform([text])`, without its per-call checks (which
-        cost five times the n-grams themselves); each n-gram's column is remembered.
+    def features(self, texts: Sequence[str]) -> HashedNgrams:
+        """The hashed n-gram features of `texts`, with this model's parameters."""
+        return featurise(texts, self._n_features, self._ngrams)
+
+    def scores_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
+        """Raw class scores, one row per text; `extra` holds each text's relevance features."""
+        scores = np.empty((len(texts), len(self.labels)))
+        for start in range(0, len(texts), CHUNK):
+            chunk = texts[start : start + CHUNK]
+            scores[start : start + len(chunk)] = self._text_scores(self.features(chunk))
+        return scores + self.intercept + np.asarray(extra, dtype=np.float64).reshape(len(texts), len(self.extra)) @ self.extra
+
+    def _text_scores(self, found: HashedNgrams) -> np.ndarray:
+        """Σ value × weight per text and label: one sparse × dense product (scipy's C loop).
+
+        The product runs over the compact weight rows (a few MB) rather than a dense table of
+        every hashed column: gathering from the large table cost more than the hashing itself.
         """
-        counts: dict[int, int] = {}
-        column = self._column
-        for gram in self._analyze(text):
-            index = column.get(gram)
-            if index is None:
-                index = column[gram] = _hash_column(gram, self._n_features)
-                if len(column) > 500_000:
-                    column.clear()
-            counts[index] = counts.get(index, 0) + 1
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        return columns, values / np.sqrt(values @ values)
+        from scipy.sparse import csr_matrix
 
-    def scores(self, text: str, extra: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw class scores, and the hashed columns with their values (for evidence)."""
-        columns, values = self.features(text)
-        scores = self.intercept + values @ self._weights[self._row[columns]] + np.asarray(extra) @ self.extra
-        return scores, columns, values
+        rows = np.take(self._row, found.columns)
+        matrix = csr_matrix((found.values, rows, found.indptr), shape=(len(found.indptr) - 1, len(self._weights)))
+        return np.asarray(matrix @ self._weights)
+
+    def predict_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
+        """P(label) per text (rows) and label (columns, in `self.labels` order)."""
+        scores = self.scores_many(texts, extra)
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, text: str, extra: tuple[float, ...], explain: bool = True) -> Prediction:
-        scores, columns, values = self.scores(text, extra)
-        exp = np.exp(scores - scores.max())
-        probabilities = exp / exp.sum()
+        """One text's prediction (the batch path with a batch of one), with evidence if asked."""
+        probabilities = self.predict_many([text], np.asarray([extra], dtype=np.float64))[0]
         result = {label: float(p) for label, p in zip(self.labels, probabilities)}
         if not explain:
             return Prediction(result)
-        return Prediction(result, self._evidence(text, int(np.argmax(probabilities))))
+        return Prediction(result, self.evidence(text, int(np.argmax(probabilities))))
 
-    def _evidence(self, text: str, label: int, top: int = 3) -> tuple[str, ...]:
+    def evidence(self, text: str, label: int, top: int = 3) -> tuple[str, ...]:
         """The caption's words whose n-grams push most towards `label` (against genuine)."""
-        weights = self._weights[:, label] - self._weights[:, 0] if label else self._weights[:, 0]
-        scored = []
-        for word in dict.fromkeys(_WORD_RE.findall(text)):
-            columns, values = self.features(f" {word} ")
-            contribution = float(values @ weights[self._row[columns]])
-            scored.append((contribution, word))
-        scored.sort(reverse=True)
+        words = list(dict.fromkeys(_WORD_RE.findall(text)))
+        if not words:
+            return ()
+        sums = self._word_sums(words)
+        contributions = sums[:, label] - sums[:, 0] if label else sums[:, 0]
+        scored = sorted(zip(contributions.tolist(), words), reverse=True)
         return tuple(word for contribution, word in scored[:top] if contribution > 0)
 
-
-def _hash_column(gram: str, n_features: int) -> int:
-    """The column scikit-learn's hashing gives `gram` (signed 32-bit murmurhash3, seed 0)."""
-    from sklearn.utils import murmurhash3_32
-
-    h = murmurhash3_32(gram, seed=0)
-    return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
+    def _word_sums(self, words: list[str]) -> np.ndarray:
+        """Each word's n-gram scores per label, as a caption of that word alone; remembered per word."""
+        cache = self._words
+        missing = [w for w in words if w not in cache]
+        if missing:
+            if len(cache) + len(missing) > _WORD_CACHE:
+                cache.clear()
+            for word, row in zip(missing, self._text_scores(self.features(missing))):
+                cache[word] = row
+        return np.array([cache[w] for w in words])
 
 
 @lru_cache(maxsize=1)

@@ -77,6 +77,7 @@ def apply_rule_verdict(
     audiences: Iterable[str] = (),
     *,
     recheck: bool = False,
+    score: float | None = None,
 ) -> Change | None:
     """Record the rules' outcome for a post no person has decided yet.
 
@@ -96,9 +97,12 @@ def apply_rule_verdict(
         reason_en=verdict.reason_en[:500],
         evidence=evidence,
         audiences=list(audiences),
+        score=score,
         updated_at=utcnow(),
     )
     if row.state == to_state and row.rule == verdict.rule and row.state != "new":
+        if score is not None:  # same decision after a retrained model: keep the score current, no new event
+            connection.execute(update(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id).values(score=score))
         return None
     connection.execute(
         update(cp).where(cp.c.campaign == campaign, cp.c.post_id == post_id, cp.c.human.is_(False)).values(**values)
@@ -230,7 +234,7 @@ def list_entries(connection: Connection, flt: QueueFilter, *, limit: int = 50, a
     query = (
         select(
             cp.c.post_id, cp.c.campaign, cp.c.state, cp.c.rule, cp.c.reason_de, cp.c.reason_en, cp.c.evidence,
-            cp.c.audiences, cp.c.decided_by, cp.c.human, cp.c.posted_at, cp.c.updated_at,
+            cp.c.audiences, cp.c.score, cp.c.decided_by, cp.c.human, cp.c.posted_at, cp.c.updated_at,
             post.c.platform, post.c.external_id, post.c.author_username, post.c.caption, post.c.hashtags,
             post.c.permalink, post.c.media_type, post.c.source_id,
         )

@@ -68,6 +68,9 @@ _LOAN_RE = re.compile(
 _PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+|00)\s?\d{1,3}(?:[\s\-/.()]{0,2}\d){7,13}(?!\d)|(?<![\w+])0\d{2,4}(?:[\s\-/]{0,2}\d){5,10}(?!\d)"
 )
+# Any of the word patterns above, in one pass: most posts contain none of them, and one search
+# that finds nothing proves each of them would find nothing (it tries them all at every position).
+_LURE_RE = re.compile("|".join(f"(?:{p.pattern})" for p in (_PROMO_RE, _CRYPTO_RE, _EARNINGS_RE, _ESCORT_RE, _LOAN_RE)))
 _SHORTENER_RE = re.compile(r"\b(?:bit\.ly|tinyurl\.com|t\.me|wa\.me|goo\.gl|cutt\.ly|rb\.gy|is\.gd|shorturl\.at)/")
 _EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u3030\u303D]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -111,11 +114,8 @@ class SpamRule:
         text = norm.text.replace("_", " ") if "_" in norm.text else norm.text
         found: list[Signal] = []
         found += self._phrase_signals(norm)
-        match = _PROMO_RE.search(text)
-        if match:
-            found.append(Signal("spam.promo", 3, (norm.snippet(match.start(), match.end()),)))
-        found += _crypto_signal(norm, text)
-        found += _phone_signal(norm, text)
+        if _LURE_RE.search(text):
+            found += _lure_signals(norm, text)
         found += self._hashtag_signals(candidate, norm)
         match = _SHORTENER_RE.search(norm.source.lower())
         if match:
@@ -193,6 +193,15 @@ class SpamRule:
                 shown = " ".join(written(folded) for folded in (unrelated or list(tags))[:20])
                 signals.append(Signal("spam.hashtags", points, (shorten(f"{written_count} Hashtags: " + shown),)))
         return signals
+
+
+def _lure_signals(norm: Normalized, text: str) -> list[Signal]:
+    """Promotion offers, crypto and income bait, phone numbers with escort or loan words."""
+    found: list[Signal] = []
+    match = _PROMO_RE.search(text)
+    if match:
+        found.append(Signal("spam.promo", 3, (norm.snippet(match.start(), match.end()),)))
+    return found + _crypto_signal(norm, text) + _phone_signal(norm, text)
 
 
 @lru_cache(maxsize=4096)

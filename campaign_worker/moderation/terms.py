@@ -193,14 +193,16 @@ class Allowlist:
             else:
                 self.words.add(core)
         self.prefixes.sort(key=len, reverse=True)
+        # The allowed words a compound may contain, gathered once: `excuses` runs on every hit.
+        self._parts = tuple(a for a in (*self.words, *self.prefixes) if len(a) >= 4)
 
     def excuses(self, word: str, hit_start: int, hit_end: int) -> bool:
         """Whether `word` (folded) is allowed although `word[hit_start:hit_end]` matched a term."""
         if word in self.words or any(word.startswith(p) for p in self.prefixes):
             return True
         # A compound containing an allowed word that covers the match: "Schwanenteichfest".
-        for allowed in (*self.words, *self.prefixes):
-            if len(allowed) < 4 or len(allowed) >= len(word):
+        for allowed in self._parts:
+            if len(allowed) >= len(word):
                 continue
             at = word.find(allowed)
             while at != -1:

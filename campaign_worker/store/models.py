@@ -130,6 +130,7 @@ class CampaignPost(SQLModel, table=True):
     reason_en: str | None = Field(default=None, max_length=500)
     evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     audiences: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    score: float | None = None  # the model's probability that the post is genuine (0–1), from the last rule run
     posted_at: datetime = Field(sa_column=_ts(nullable=False))  # copied from post for the queue index
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))

@@ -66,6 +66,7 @@ class QueueEntryOut(BaseModel):
     reason: str | None
     evidence: list[str]
     audiences: list[str]
+    score: float | None = Field(None, description="The model's probability that the post is genuine (0–1), from the last rule run")
     decided_by: str | None
     human: bool
     thumb_url: str | None

@@ -244,6 +244,7 @@ def entry_json(entry: dict, language: str) -> dict:
         "reason": entry["reason_en"] if language == "en" else entry["reason_de"],
         "evidence": entry["evidence"] or [],
         "audiences": entry["audiences"] or [],
+        "score": entry.get("score"),
         "decided_by": entry["decided_by"],
         "human": bool(entry["human"]),
         "thumb_url": f"/media/{quote(entry['thumb'])}/thumb" if entry.get("thumb") else None,
