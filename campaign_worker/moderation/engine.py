@@ -41,7 +41,7 @@ does the same for a list of posts, scoring their texts together (what the modera
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -241,7 +241,7 @@ class Moderator:
         vulgar = by_rule[BLOCKLIST]
         if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted
                 and prediction.label != "genuine"):
-            return Verdict("reject", vulgar.rule, vulgar.reason_de, vulgar.reason_en, vulgar.evidence)
+            return replace(vulgar, decision="reject")
         learned = by_rule[MODEL]
         if learned is not None and learned.decision == "reject":
             if learned.rule == "model.profanity" and vulgar is not None and vulgar.rule == "blocklist.vulgar":
@@ -273,8 +273,7 @@ class Moderator:
             label = junk_kind(verdict.rule)
             if label is not None and prediction.probabilities[label] >= self.corroborate_at:
                 evidence = verdict.evidence + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
-                return Verdict("reject", verdict.rule, f"{verdict.reason_de} (vom Modell bestätigt)",
-                               f"{verdict.reason_en} (confirmed by the model)", evidence)
+                return _reworded(verdict, "reject", "{reason} (vom Modell bestätigt)", "{reason} (confirmed by the model)", evidence)
         return None
 
     def _store(self, post: "_Prepared") -> None:
@@ -313,23 +312,19 @@ def junk_kind(rule: str) -> str | None:
     return None
 
 
+def _reworded(verdict: Verdict, decision: Decision, de: str, en: str, evidence: tuple[str, ...] | None = None) -> Verdict:
+    """The same rule's finding with another decision; `de`/`en` wrap its reason (`{reason}`)."""
+    return Verdict(decision, verdict.rule, de.format(reason=verdict.reason_de), en.format(reason=verdict.reason_en),
+                   verdict.evidence if evidence is None else evidence)
+
+
 def _disputed(verdict: Verdict) -> Verdict:
     """A rule would reject what the model finds clearly genuine (a quote, a place name): a person decides."""
-    return Verdict(
-        "review",
-        verdict.rule,
-        f"Regel und Modell widersprechen sich, daher Prüfung: {verdict.reason_de}",
-        f"Rule and model disagree, so review instead of rejection: {verdict.reason_en}",
-        verdict.evidence,
-    )
+    return _reworded(verdict, "review", "Regel und Modell widersprechen sich, daher Prüfung: {reason}",
+                     "Rule and model disagree, so review instead of rejection: {reason}")
 
 
 def _held_for_review(verdict: Verdict) -> Verdict:
     """A trusted account's post that a content rule would reject: a person decides."""
-    return Verdict(
-        "review",
-        verdict.rule,
-        f"Partnerkonto, daher Prüfung statt Ablehnung: {verdict.reason_de}",
-        f"Trusted account, so review instead of rejection: {verdict.reason_en}",
-        verdict.evidence,
-    )
+    return _reworded(verdict, "review", "Partnerkonto, daher Prüfung statt Ablehnung: {reason}",
+                     "Trusted account, so review instead of rejection: {reason}")
