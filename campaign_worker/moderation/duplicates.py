@@ -109,7 +109,13 @@ class _BandTable:
         self.width = -(-bits // self.bands)
         radius = max_distance // self.bands
         self.scan = sum(comb(self.width, r) for r in range(radius + 1)) * self.bands > MAX_PROBES
-        self.flips = () if self.scan else _flips(self.width, radius)
+        # A hash first found in band k differs in more than `radius` bits in each earlier band,
+        # so at most max_distance - k * (radius + 1) bits are left to differ in band k: later bands
+        # probe fewer variants (the last one of 64-bit hashes at distance 6 only its own value).
+        # The variants left out could only find hashes beyond max_distance or found before, so
+        # results and their order stay those of probing every band with the full radius.
+        self.band_flips = [() if self.scan else _flips(self.width, min(radius, max_distance - band * (radius + 1)))
+                           for band in range(self.bands)]
         self.posts: dict[int, list[int]] = {}  # hash → post numbers
         self.buckets: dict[int, list[int]] = {}  # band key → hashes
 
@@ -137,8 +143,8 @@ class _BandTable:
             stored: Iterable[int] = list(self.posts)
         else:
             probes: list[int] = []
-            for key in self._keys(value):
-                probes.extend(map(key.__xor__, self.flips))  # flips never touch the band prefix bits
+            for key, flips in zip(self._keys(value), self.band_flips):
+                probes.extend(map(key.__xor__, flips))  # flips never touch the band prefix bits
             stored = list(chain.from_iterable(filter(None, map(self.buckets.get, probes))))
         distances = list(map(int.bit_count, map(value.__xor__, stored)))
         found: dict[int, int] = {}
@@ -150,7 +156,9 @@ class _BandTable:
 
 @lru_cache(maxsize=64)
 def _flips(width: int, radius: int) -> tuple[int, ...]:
-    """Every bit mask of `width` bits with at most `radius` bits set."""
+    """Every bit mask of `width` bits with at most `radius` bits set, fewest bits first (none if radius < 0)."""
+    if radius < 0:
+        return ()
     return (0,) + tuple(sum(1 << b for b in combo) for r in range(1, radius + 1) for combo in combinations(range(width), r))
 
 
