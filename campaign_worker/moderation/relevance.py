@@ -54,8 +54,37 @@ class Signals:
 NO_SIGNALS = Signals()
 
 
-def _pattern(terms: list[str], hashtag: bool = False) -> re.Pattern[str] | None:
-    parts = set()
+_SEPARATOR = r"[\W_]*"
+_WORD_END = r"(?!\w)"
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """One list of terms, compiled twice: `scan` finds where a term starts, `pick` which term it is.
+
+    `pick` is the flat alternation (longest pattern first), whose order decides between terms that
+    both match at one place ("siegen" and "siegen-wittgenstein"). Tried at every position it is
+    slow, so `scan`, the same terms as a character trie, finds the places and `pick` only runs there.
+    """
+
+    scan: re.Pattern[str]
+    pick: re.Pattern[str]
+
+    def found(self, text: str) -> tuple[str, ...]:
+        """The matched texts in order, each once: what `pick.finditer` would give."""
+        found: dict[str, None] = {}
+        position = 0
+        while (start := self.scan.search(text, position)) is not None:
+            match = self.pick.match(text, start.start())
+            assert match is not None  # both patterns match at the same places
+            found[match.group()] = None
+            position = match.end()
+        return tuple(found)
+
+
+def _pattern(terms: list[str], hashtag: bool = False) -> _Matcher | None:
+    parts: set[str] = set()
+    sequences: list[list[str]] = []  # each term as regex atoms, for the trie
     for term in terms:
         folded = fold(term.strip().lstrip("#")).strip()
         if not folded:
@@ -65,12 +94,39 @@ def _pattern(terms: list[str], hashtag: bool = False) -> re.Pattern[str] | None:
         if not folded:
             continue
         # Phrases match across any separator ("oberes schloss", "oberes-schloss", "#obersschloss" no).
-        body = r"[\W_]*".join(re.escape(w) for w in folded.split()) if not hashtag else re.escape(folded.replace(" ", ""))
-        parts.add(body + (r"\w*" if open_end else r"(?!\w)"))
+        words = [folded.replace(" ", "")] if hashtag else folded.split()
+        atoms = [atom for n, w in enumerate(words) for atom in ([_SEPARATOR] if n else []) + [re.escape(c) for c in w]]
+        body = _SEPARATOR.join(re.escape(w) for w in words)
+        parts.add(body + (r"\w*" if open_end else _WORD_END))
+        # For finding where a term starts, an open end (`\w*`) always matches: the term may stop there.
+        sequences.append(atoms if open_end else atoms + [_WORD_END])
     if not parts:
         return None
     prefix = r"#" if hashtag else r"(?<![^\W_])"
-    return re.compile(prefix + "(?:" + "|".join(sorted(parts, key=len, reverse=True)) + ")")
+    pick = re.compile(prefix + "(?:" + "|".join(sorted(parts, key=len, reverse=True)) + ")")
+    return _Matcher(re.compile(prefix + "(?:" + _trie(sequences) + ")"), pick)
+
+
+def _trie(sequences: list[list[str]]) -> str:
+    """A regex matching wherever one of the atom sequences matches, shared prefixes factored out.
+
+    Only whether something matches counts (not which sequence), so below a sequence's end the
+    longer ones are left out.
+    """
+    root: dict = {}
+    for atoms in sequences:
+        node = root
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[None] = {}
+
+    def build(node: dict) -> str:
+        if None in node:
+            return ""
+        branches = [atom + build(child) for atom, child in node.items()]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return build(root)
 
 
 class RelevanceRule:
@@ -92,17 +148,15 @@ class RelevanceRule:
         return Signals(
             region=_found(self.region, folded_text),
             themes=_found(self.themes, folded_text),
-            own_tag=bool(self.own_tags and self.own_tags.search(folded_text)),
+            own_tag=bool(self.own_tags and self.own_tags.scan.search(folded_text)),
             foreign=tuple(m.lstrip("#") for m in _found(self.foreign, folded_text)),
         )
 
 
 @lru_cache(maxsize=64)
-def _compiled(terms: tuple[str, ...], hashtag: bool = False) -> re.Pattern[str] | None:
+def _compiled(terms: tuple[str, ...], hashtag: bool = False) -> _Matcher | None:
     return _pattern(list(terms), hashtag)
 
 
-def _found(pattern: re.Pattern[str] | None, text: str) -> tuple[str, ...]:
-    if pattern is None:
-        return ()
-    return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(text)))
+def _found(matcher: _Matcher | None, text: str) -> tuple[str, ...]:
+    return matcher.found(text) if matcher is not None else ()
