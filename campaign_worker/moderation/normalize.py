@@ -39,8 +39,9 @@ _SPACED_RUN_RE = re.compile(
     rf"(?<![^\W_]){_SPACED_UNIT}(?:{_SPACED_SEP}{_SPACED_UNIT}(?![^\W_])){{2,}}"
 )
 _SPACED_SEP_RE = re.compile(_SPACED_SEP)
-# A word containing a leet character; whether it also has letters is checked per hit.
-_LEET_WORD_RE = re.compile(r"(?<![^\W_])(?<![@$!€])(?:[^\W_]|[@$!€])*?[013457@$!€](?:[^\W_]|[@$!€])*")
+# A word (letters, digits, leet symbols) containing a leet character; whether it also has letters
+# is checked per hit. Possessive: the part before the first leet character is read once, not retried.
+_LEET_WORD_RE = re.compile(r"(?<![^\W_]|[@$!€])[^\W_013457]*+[013457@$!€](?:[^\W_]|[@$!€])*+")
 _HAS_LEET_RE = re.compile(r"[013457@$!€]")
 _HAS_LETTER_RE = re.compile(r"[^\W\d_]")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
