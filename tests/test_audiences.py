@@ -112,9 +112,11 @@ def test_retraining_is_reproducible_from_the_seed(tmp_path):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
 
 
-def test_training_refuses_the_holdout(tmp_path):
-    with pytest.raises(SystemExit):
-        train_main(["--data", str(data_dir() / "holdout.jsonl"), "--out", str(tmp_path / "x.npz")])
+@pytest.mark.parametrize("held_out", ["holdout.jsonl", "holdout_b.jsonl"])
+def test_training_refuses_the_held_out_halves(tmp_path, held_out):
+    with pytest.raises(SystemExit, match="only measured"):
+        train_main(["--data", str(data_dir() / held_out), "--out", str(tmp_path / "x.npz")])
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_gender_forms_weak_compound_heads_and_training_context(shipped):

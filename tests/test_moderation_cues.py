@@ -11,11 +11,11 @@ import pytest
 
 from campaign_worker.config.campaigns import parse_campaign
 from campaign_worker.home import Home
-from campaign_worker.moderation.cues import NAMES, cue_features
+from campaign_worker.moderation.cues import NAMES, countered_by, cue_features
 from campaign_worker.moderation.engine import Moderator, analysis_text
 from campaign_worker.moderation.model import LABELS, shipped_model
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.train import load_training, training_paths
+from campaign_worker.moderation.train import REJECT_FLOOR, load_training, thresholds, training_paths
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
@@ -89,5 +89,59 @@ def test_training_reads_every_file_but_the_holdout_and_maps_old_labels():
     rows = load_training(paths)
     assert {r["label"] for r in rows} == set(LABELS), "insult and sexual of the old corpus count as profanity"
     assert len({r["source"] for r in rows}) == len(paths)
-    with pytest.raises(ValueError, match="holdout"):
-        load_training([REPO / "tests" / "data" / "moderation" / "holdout.jsonl"])
+    assert not any(p.name.startswith("holdout") for p in paths)
+    for held_out in ("holdout.jsonl", "holdout_b.jsonl"):
+        with pytest.raises(ValueError, match="only measured"):
+            load_training([REPO / "tests" / "data" / "moderation" / held_out])
+
+
+def medizin_moderator(tmp_path, model) -> Moderator:
+    campaign = parse_campaign(REPO / "config" / "campaigns" / "medizin-pflege.toml")
+    return Moderator(campaign, Home(tmp_path / "home"), model=model)
+
+
+SCAM = "Anerkennung garantiert in 4 Wochen, Gebühr nur 2.500 €. Schreib uns auf WhatsApp! #medizinundpflege"
+WARNING = "Achtung, Betrüger! Ein Account verspricht „Anerkennung garantiert gegen 2.500 €“. Bitte nicht zahlen. #medizinundpflege"
+
+
+def test_a_post_warning_against_a_scam_goes_to_a_person_not_to_rejection(tmp_path):
+    sure_spam = _Fixed(genuine=0.01, spam=0.99)
+    assert medizin_moderator(tmp_path, sure_spam).evaluate(post(SCAM)).verdict.rule == "model.spam"
+    assert medizin_moderator(tmp_path, sure_spam).evaluate(post(SCAM)).decision == "reject"
+    warned = medizin_moderator(tmp_path, sure_spam).evaluate(post(WARNING))
+    assert warned.decision == "review" and "Gegenrede" in warned.verdict.reason_de
+    assert any(e.startswith("Gegenrede: ") for e in warned.verdict.evidence)
+
+
+def test_counter_speech_also_stops_agreement_between_rule_and_model(tmp_path):
+    warned = "Achtung, Fake: " + WEAK_SPAM
+    outcome = moderator(tmp_path, _Fixed(genuine=0.3, spam=0.7)).evaluate(post(warned))
+    assert outcome.decision == "review"
+
+
+def test_counter_speech_words_per_label():
+    assert countered_by("spam", normalize("ACHTUNG Phishing!!").text) == "achtung"
+    assert countered_by("hate", normalize("Wir stehen gegen Hetze").text) is not None
+    assert countered_by("hate", normalize("Gegenüber vom Bahnhof").text) is None, "whole word only"
+    assert countered_by("profanity", normalize("Achtung").text) is None, "no counter-speech for insults"
+
+
+def test_another_regions_job_ad_with_the_campaigns_themes_can_be_rejected_as_off_topic(tmp_path):
+    """Themes (Pflege, Klinik) are shared by every region; only a place of the region vetoes „kein Bezug“."""
+    elsewhere = _Fixed(genuine=0.01, offtopic=0.99)
+    munich = medizin_moderator(tmp_path, elsewhere).evaluate(post("Pflegefachkraft für unsere Klinik in München gesucht! #medizinundpflege"))
+    assert munich.decision == "reject" and munich.verdict.rule == "model.offtopic"
+    olpe = medizin_moderator(tmp_path, elsewhere).evaluate(post("Pflegefachkraft für unsere Klinik in Olpe gesucht! #medizinundpflege"))
+    assert olpe.decision == "review"
+
+
+def test_genuine_posts_with_counter_speech_do_not_raise_the_reject_threshold():
+    y = np.array([0] * 1000 + [1] * 10)
+    probabilities = np.zeros((len(y), len(LABELS)))
+    probabilities[:, 0] = 0.9
+    probabilities[:1000, 1] = 0.1
+    probabilities[0, 1] = probabilities[1, 1] = 0.97  # two genuine scam warnings the model reads as scams
+    probabilities[1000:, 1] = 0.95
+    texts = ["achtung betrueger"] * 2 + ["krone"] * 998 + ["gebuehr"] * 10
+    assert thresholds(probabilities, y)["reject_at.spam"] > 0.97
+    assert thresholds(probabilities, y, texts)["reject_at.spam"] == REJECT_FLOOR

@@ -426,6 +426,18 @@ def test_language_filter_holds_other_languages(home):
 
 # --- combination and explanation -----------------------------------------------------------
 
+@pytest.mark.parametrize("quoted", ['„Ausländer raus“', '"Ausländer raus"', "«Ausländer raus»", "“Ausländer raus”"])
+def test_hate_in_quotation_marks_goes_to_a_person_the_same_words_unquoted_are_rejected(moderator, quoted):
+    """Posts against hate quote the comments they received; the list alone does not reject them."""
+    blocklist = check(judge(moderator, f"Unter unserem Foto stand {quoted}. Wir haben es gemeldet. {TAG}"), "blocklist")
+    assert (blocklist.decision, blocklist.rule) == ("review", "blocklist.quoted")
+    assert "Anführungszeichen" in blocklist.reason_de and blocklist.evidence == ("Ausländer raus",)
+    plain = check(judge(moderator, f"Ausländer raus aus Siegen! {TAG}"), "blocklist")
+    assert (plain.decision, plain.rule) == ("reject", "blocklist.hate")
+    half = check(judge(moderator, f"„Ausländer raus“ sag ich, Ausländer raus! {TAG}"), "blocklist")
+    assert half.decision == "reject", "one unquoted use is enough"
+
+
 def test_a_partner_post_with_an_insult_is_held_for_review_not_approved_nor_rejected(moderator):
     outcome = judge(moderator, f"Unser Kunde ist ein Arschloch {TAG}", "awo_siegen")
     assert (outcome.decision, outcome.rule) == ("review", "blocklist.insult")

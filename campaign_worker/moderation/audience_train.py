@@ -7,7 +7,7 @@ and every file in `tests/data/moderation/extra/`), builds the feature vocabulary
 seen in at least two posts), fits one L2-regularised logistic regression per audience key on
 the posts of the campaigns that have that key (text features plus the rule evidence), and
 chooses the decision threshold from out-of-fold predictions (k-fold, seeded). The same data
-and seed give the same file. `holdout.jsonl` is refused: it is only ever measured.
+and seed give the same file. `holdout.jsonl` and `holdout_b.jsonl` are refused: it is only ever measured.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from campaign_worker.home import defaults_root
 from campaign_worker.moderation import audience_model
 from campaign_worker.moderation.audience_model import RULE_FEATURES, AudienceModel, features, rule_features
 from campaign_worker.moderation.audiences import SECONDARY_MIN, SECONDARY_SHARE, read_post, rule_evidence
+from campaign_worker.moderation.train import is_held_out
 
 SEED = 20261127
 FOLDS = 5
@@ -49,7 +50,7 @@ def shipped_campaigns() -> dict[str, Campaign]:
 def load(paths: list[Path], campaigns: dict[str, Campaign]) -> list[dict]:
     rows = []
     for path in paths:
-        if path.name == "holdout.jsonl":
+        if is_held_out(path):
             raise SystemExit(f"{path}: the held-out half is only measured, never trained on")
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():

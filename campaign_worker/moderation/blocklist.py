@@ -24,9 +24,13 @@ REASONS = {
     "hate": ("Hassrede oder herabwürdigender Begriff", "Hate speech or slur"),
     "sexual": ("Sexuelle Inhalte oder Sex-Werbung", "Sexual content or sex advertising"),
     "vulgar": ("Vulgäre Sprache", "Vulgar language"),
+    "quoted": ("Beleidigung oder Hassrede in Anführungszeichen (zitiert sie jemand, um zu widersprechen?)",
+               "Insult or hate speech in quotation marks (quoted to reject it?)"),
 }
 MAX_EVIDENCE = 5
 _LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# A quoted passage: German „…“, typographic “…”, straight "…", guillemets either way, ‚…‘.
+_QUOTED_RE = re.compile(r'„[^„“”"\n]{1,300}[“”"]|"[^"\n]{1,300}"|“[^“”\n]{1,300}”|«[^«»\n]{1,300}»|»[^«»\n]{1,300}«|‚[^‚‘’\n]{1,300}[‘’]')
 
 
 def list_path(home: Home, relative: str, required: bool = True) -> Path | None:
@@ -89,16 +93,28 @@ class Blocklist:
             return None
         hits.sort(key=lambda h: (h.term.decision != "reject", -CATEGORY_RANK.get(h.term.category, 0), h.start))
         worst = hits[0].term
-        reason_de, reason_en = REASONS.get(worst.category, (worst.category, worst.category))
+        category, decision = worst.category, worst.decision
+        if decision == "reject" and _all_quoted([h for h in hits if h.term.decision == "reject"], norm.text):
+            # Posts against hate quote what they received; someone reads them before anything is rejected.
+            category, decision = "quoted", "review"
+        reason_de, reason_en = REASONS.get(category, (category, category))
         evidence: list[str] = []
         for hit in hits:
             snippet = norm.snippet(hit.start, hit.end)
             if snippet and snippet not in evidence:
                 evidence.append(snippet)
         return Verdict(
-            decision=worst.decision,
-            rule=f"blocklist.{worst.category}",
+            decision=decision,
+            rule=f"blocklist.{category}",
             reason_de=reason_de,
             reason_en=reason_en,
             evidence=tuple(evidence[:MAX_EVIDENCE]),
         )
+
+
+def _all_quoted(hits: list[Hit], text: str) -> bool:
+    """Whether every hit lies inside a quoted passage of the (folded) text."""
+    if not any(mark in text for mark in '„"“«»‚'):
+        return False
+    spans = [m.span() for m in _QUOTED_RE.finditer(text)]
+    return all(any(start <= hit.start and hit.end <= end for start, end in spans) for hit in hits)

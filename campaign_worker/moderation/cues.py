@@ -106,6 +106,21 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "stolperstein", "danke", "thank", "stolz", "proud", "team", "kolleg",
     ),
 }
+# Words of posts that warn against a scam or stand against hate while quoting it. The model reads
+# the quote like the real thing, so where these words stand its rejection for that label becomes
+# a review (`countered_by`); training sets the reject thresholds without such posts (`train.py`).
+COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
+    "spam": (
+        "achtung", "vorsicht", "warnung", "warnen", "warnt ", "betrueger", "betrug", "fake", "phishing", "scam",
+        "fraud", "reinfallen", "niemals", "never share", "beware", "watch out", "heads up", "gefaelscht",
+        "nicht echt", "keine gebuehr", "ausschliesslich", "offiziell nur", "meldet", "blockier",
+    ),
+    "hate": (
+        "rassis", "racis", "hetze", "hass", "gegen ", "kein platz", "angezeigt", "anzeige", "geloescht", "loeschen",
+        "melden", "gemeldet", "nie wieder", "never again", "stolperstein", "gedenk", "erinner", "solidar",
+        "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier",
+    ),
+}
 PAIRS = (("people", "hostile"), ("people", "contempt"), ("money", "contact"), ("money", "urgency"),
          ("address", "contempt"), ("people", "stance"))
 NAMES = tuple(f"cue.{name}" for name in FAMILIES) + tuple(f"cue.{a}+{b}" for a, b in PAIRS)
@@ -161,6 +176,25 @@ def cue_features(folded_text: str) -> tuple[float, ...]:
             hits[index] += 1
     found = dict(zip(FAMILIES, (0.0 if n == 0 else (0.5 if n == 1 else 1.0) for n in hits)))
     return tuple(found.values()) + tuple(float(found[a] > 0 and found[b] > 0) for a, b in PAIRS)
+
+
+@lru_cache(maxsize=1)
+def _counter_patterns() -> dict[str, re.Pattern[str]]:
+    patterns = {}
+    for label, words in COUNTER_SPEECH.items():
+        whole = sorted(w.strip() for w in words if w.endswith(" "))
+        starts = sorted(w for w in words if not w.endswith(" "))
+        parts = [f"{_trie_pattern(whole)}\\b"] if whole else []
+        parts += [_trie_pattern(starts)] if starts else []
+        patterns[label] = re.compile(rf"\b(?:{'|'.join(parts)})")
+    return patterns
+
+
+def countered_by(label: str, folded_text: str) -> str | None:
+    """The first counter-speech word for `label` (spam, hate) in a folded text, or None."""
+    pattern = _counter_patterns().get(label)
+    match = pattern.search(folded_text) if pattern else None
+    return match.group().strip() if match else None
 
 
 def model_features(signals: Signals, folded_text: str) -> tuple[float, ...]:

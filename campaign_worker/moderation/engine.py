@@ -50,7 +50,7 @@ from campaign_worker.config.campaigns import Campaign
 from campaign_worker.home import Home
 from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFilter
 from campaign_worker.moderation.blocklist import Blocklist
-from campaign_worker.moderation.cues import model_features
+from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
 from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize
@@ -188,7 +188,7 @@ class Moderator:
         checks = self._run(prepared) + self._learned(prepared, signals, prediction)
         if candidate.key not in self._known:
             self._store(prepared)
-        verdict = self._combine(candidate, checks, signals, prediction)
+        verdict = self._combine(candidate, checks, signals, prediction, prepared.norm.text)
         return Outcome(verdict, checks, round(prediction.genuine, 4))
 
     def _learned(self, post: "_Prepared", signals: Signals, prediction: Prediction) -> tuple[Check, Check]:
@@ -202,11 +202,14 @@ class Moderator:
             sure = prediction.probabilities[label] >= self.reject_at[label]
             # "No relation to the campaign" is never claimed of a post that names its region or a theme,
             # nor in a campaign whose file lists neither.
-            offtopic_unknowable = label == "offtopic" and (signals.on_topic or not self.relevance.configured)
+            offtopic_unknowable = label == "offtopic" and (bool(signals.region) or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
             words = self.model.evidence(post.norm.text, self.model.labels.index(label))
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
+            counter = countered_by(label, post.norm.text) if decision == "reject" else None
+            if counter is not None:
+                model = _countered(model, counter)
         return _check(RELEVANCE, relevance), _check(MODEL, model)
 
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
@@ -221,7 +224,8 @@ class Moderator:
             _check(LANGUAGE, self.language.check(post.norm) if self.language else None),
         )
 
-    def _combine(self, candidate: Candidate, checks: tuple[Check, ...], signals: Signals, prediction: Prediction) -> Verdict:
+    def _combine(self, candidate: Candidate, checks: tuple[Check, ...], signals: Signals, prediction: Prediction,
+                 text: str) -> Verdict:
         by_rule = {c.rule: c.verdict for c in checks}
         blocked = by_rule[BLOCKED]
         if blocked is not None:
@@ -249,7 +253,7 @@ class Moderator:
             return _held_for_review(learned) if trusted else learned
         reviews = [v for v in objections if v.decision == "review"]
         if not trusted:
-            agreed = self._corroborated(reviews + [v for v in (by_rule[RELEVANCE],) if v is not None], prediction)
+            agreed = self._corroborated(reviews + [v for v in (by_rule[RELEVANCE],) if v is not None], prediction, text)
             if agreed is not None:
                 return agreed
         if reviews:
@@ -267,11 +271,11 @@ class Moderator:
                            signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))
         return DEFAULT_REVIEW
 
-    def _corroborated(self, reviews: list[Verdict], prediction: Prediction) -> Verdict | None:
+    def _corroborated(self, reviews: list[Verdict], prediction: Prediction, text: str) -> Verdict | None:
         """The first review request the model backs with the same kind of junk, as a rejection."""
         for verdict in reviews:
             label = junk_kind(verdict.rule)
-            if label is not None and prediction.probabilities[label] >= self.corroborate_at:
+            if label is not None and prediction.probabilities[label] >= self.corroborate_at and not countered_by(label, text):
                 evidence = verdict.evidence + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
                 return _reworded(verdict, "reject", "{reason} (vom Modell bestätigt)", "{reason} (confirmed by the model)", evidence)
         return None
@@ -322,6 +326,12 @@ def _disputed(verdict: Verdict) -> Verdict:
     """A rule would reject what the model finds clearly genuine (a quote, a place name): a person decides."""
     return _reworded(verdict, "review", "Regel und Modell widersprechen sich, daher Prüfung: {reason}",
                      "Rule and model disagree, so review instead of rejection: {reason}")
+
+
+def _countered(verdict: Verdict, word: str) -> Verdict:
+    """The model would reject a post that warns against a scam or stands against hate while quoting it."""
+    return _reworded(verdict, "review", "{reason}? Möglicherweise Warnung oder Gegenrede, daher Prüfung",
+                     "{reason}? Possibly a warning or counter-speech, so review", verdict.evidence + (f"Gegenrede: {word}",))
 
 
 def _held_for_review(verdict: Verdict) -> Verdict:

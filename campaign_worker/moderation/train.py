@@ -31,7 +31,7 @@ from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
 from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, featurise
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.cues import model_features
+from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
 
 SEED = 20261127
@@ -57,6 +57,11 @@ def training_paths() -> list[Path]:
     return [dev_path(), *sorted((data_folder() / "extra").glob("*.jsonl")), data_folder().parent / "moderation_corpus.jsonl"]
 
 
+def is_held_out(path: Path) -> bool:
+    """The held-out halves (`holdout.jsonl`, `holdout_b.jsonl`, …): measured, never trained or tuned on."""
+    return path.name.startswith("holdout")
+
+
 # The old corpus's six-way labels: insults and sexual remarks are profanity here.
 LEGACY_LABELS = {"insult": "profanity", "sexual": "profanity"}
 
@@ -74,8 +79,9 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def load_training(paths: list[Path]) -> list[dict]:
-    if any(path.name == "holdout.jsonl" for path in paths):
-        raise ValueError("holdout.jsonl is only measured, never trained on")
+    held_out = [path.name for path in paths if is_held_out(path)]
+    if held_out:
+        raise ValueError(f"{', '.join(held_out)}: held-out halves are only measured, never trained on")
     return [row for path in paths for row in load_rows(path)]
 
 
@@ -130,16 +136,21 @@ def out_of_fold(x, y: np.ndarray, seed: int, sources: np.ndarray | None = None) 
     return probabilities
 
 
-def thresholds(probabilities: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    genuine = probabilities[:, 0]
-    junk = np.sort(genuine[y != 0])[::-1]
+def thresholds(probabilities: np.ndarray, y: np.ndarray, texts: list[str] | None = None) -> dict[str, float]:
+    """The engine's thresholds from out-of-fold probabilities; `texts` (folded) leave out countered posts."""
+    junk = np.sort(probabilities[y != 0, 0])[::-1]
     allowed = int(APPROVE_JUNK_SHARE * len(junk))
     approve_at = float(junk[allowed]) + 1e-6 if len(junk) else 0.5
     chosen = {"approve_at": round(max(approve_at, 0.5), 6)}
     for index, label in enumerate(LABELS[1:], 1):
         # Just above the genuine posts' highest P(label), leaving out the few most extreme ones
         # (a warning that quotes a scam word for word looks like the scam to any text model).
-        scores = np.sort(probabilities[y == 0, index])[::-1]
+        # Genuine posts whose counter-speech words turn the model's rejection into a review
+        # (`cues.countered_by`) cannot be rejected for this label, so they do not raise its threshold.
+        genuine = y == 0
+        if texts is not None:
+            genuine &= np.array([countered_by(label, text) is None for text in texts])
+        scores = np.sort(probabilities[genuine, index])[::-1]
         skipped = int(REJECT_GENUINE_SHARE * len(scores))
         highest = float(scores[skipped]) if len(scores) > skipped else 0.5
         chosen[f"reject_at.{label}"] = round(min(max(highest + REJECT_MARGIN, REJECT_FLOOR), 0.99), 6)
@@ -152,7 +163,7 @@ def train(paths: list[Path], seed: int = SEED) -> tuple[TextModel, dict]:
     texts, extra = model_inputs(rows, shipped_campaigns())
     y = np.array([LABELS.index(r["label"]) for r in rows])
     x = _matrix(texts, extra)
-    chosen = thresholds(out_of_fold(x, y, seed, np.array([r["source"] for r in rows])), y)
+    chosen = thresholds(out_of_fold(x, y, seed, np.array([r["source"] for r in rows])), y, texts)
     clf = _fit(x, y, seed)
     coef = clf.coef_.T  # (features, labels)
     text_part, extra_part = coef[:N_FEATURES], coef[N_FEATURES:]
