@@ -45,10 +45,13 @@ def hashed_ngrams(texts: Sequence[str], n_features: int, ngrams: tuple[int, int]
     if n_features & (n_features - 1):
         raise ValueError(f"n_features must be a power of two, not {n_features}")
     codes, owner = _code_points(texts)
+    # (text, column) packed in one integer; 32 bits whenever they fit, since sorting them is most of the cost.
+    key_type = np.uint32 if len(texts) * n_features <= 2**32 else np.int64
+    owner = owner.astype(key_type)
     keys = []
     for length, hashes, starts in _hashes(codes, ngrams):
-        keys.append(owner[starts] * n_features + (hashes[starts] & np.uint32(n_features - 1)).astype(np.int64))
-    flat = np.sort(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        keys.append(owner[starts] * key_type(n_features) + (hashes[starts] & np.uint32(n_features - 1)).astype(key_type))
+    flat = np.sort(np.concatenate(keys)).astype(np.int64) if keys else np.zeros(0, dtype=np.int64)
     # Sorting by (text, column) groups equal n-gram columns: their run lengths are the counts.
     first = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1]))) if len(flat) else np.zeros(0, dtype=np.int64)
     distinct = flat[first]
