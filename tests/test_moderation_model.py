@@ -181,9 +181,10 @@ def test_dry_run_lines_carry_score_and_audiences_and_try_a_trust_level(sqlite_wo
 
 # --- the held-out half: measured, never tuned on ----------------------------------------------
 
-def test_holdout_report(home, capsys):
-    """Reports the figures on the half written apart from the code; asserts only the safety floor."""
-    rows = [json.loads(line) for line in (DATA / "holdout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.mark.parametrize("half", ["holdout", "holdout_b"])
+def test_holdout_report(home, capsys, half):
+    """Reports the figures on a half written apart from the code; asserts only the safety floor."""
+    rows = [json.loads(line) for line in (DATA / f"{half}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     moderators = {slug: Moderator(shipped(slug), home, auto_approve="confident") for slug in {r["campaign"] for r in rows}}
     decided = Counter()
     for n, row in enumerate(rows):
@@ -191,7 +192,7 @@ def test_holdout_report(home, capsys):
         decided[("genuine" if row["label"] == "genuine" else "junk", outcome.decision)] += 1
     rejected = decided[("junk", "reject")] + decided[("genuine", "reject")]
     with capsys.disabled():
-        print(f"\nholdout: {dict(decided)}")
+        print(f"\n{half}: {dict(decided)}")
     assert rejected and decided[("junk", "reject")] / rejected >= 0.9
     assert decided[("junk", "approve")] / sum(v for (kind, _), v in decided.items() if kind == "junk") <= 0.05
 

@@ -17,12 +17,17 @@ How verdicts combine (first match wins):
    whose only list word is vulgar goes to review even when the model calls it vulgar.
    A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
    a quoted slogan, a place name) goes to review instead.
+   A listed insult or hate phrase standing only in quotation marks goes to review
+   (`blocklist.quoted`): posts against hate quote what they received.
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
-   for spam, profanity, hate or offtopic; a trusted account's post goes to review.
+   for spam, profanity, hate or offtopic; a trusted account's post goes to review, and so does
+   a post with counter-speech words for that label (`cues.countered_by`: a scam warning, a
+   statement against hate). Off-topic is never claimed of a post naming a place of the region.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
-   least `corroborate_at` likely. The rule's reason is kept, the model's probability is added
-   to the evidence. Vulgar words stay with the `vulgar` policy.
+   least `corroborate_at` likely, again unless counter-speech words stand in the post. The
+   rule's reason is kept, the model's probability is added to the evidence. Vulgar words stay
+   with the `vulgar` policy.
 4. A trusted account (trust level `partners` or higher) → approve.
 5. The model in doubt (P(genuine) < 0.5 and another label more likely), or another region's
    campaign tag without a word of this region (`relevance.py`) → review.
@@ -200,8 +205,9 @@ class Moderator:
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
             sure = prediction.probabilities[label] >= self.reject_at[label]
-            # "No relation to the campaign" is never claimed of a post that names its region or a theme,
-            # nor in a campaign whose file lists neither.
+            # "No relation to the campaign" is never claimed of a post that names a place of the region,
+            # nor in a campaign whose file lists no region or theme. Themes alone do not protect a
+            # post: another city's hospital recruits with the same words.
             offtopic_unknowable = label == "offtopic" and (bool(signals.region) or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
             words = self.model.evidence(post.norm.text, self.model.labels.index(label))
