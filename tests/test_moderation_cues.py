@@ -124,6 +124,10 @@ def test_counter_speech_words_per_label():
     assert countered_by("hate", normalize("Wir stehen gegen Hetze").text) is not None
     assert countered_by("hate", normalize("Gegenüber vom Bahnhof").text) is None, "whole word only"
     assert countered_by("profanity", normalize("Achtung").text) is None, "no counter-speech for insults"
+    reported = normalize('Unter unserem Foto stand „Heimatliebe statt Multikulti 88“. Danke an alle, die widersprochen haben.').text
+    assert countered_by("hate", reported) == "„heimatliebe statt multikulti 88“"
+    assert countered_by("hate", normalize('Die neuen „Fachkräfte“ sind bestimmt super').text) is None, "scare quotes"
+    assert countered_by("spam", normalize('„Garantierter Gewinn“ – jetzt DM!').text) is None, "scams quote their promises"
 
 
 def test_another_regions_job_ad_with_the_campaigns_themes_can_be_rejected_as_off_topic(tmp_path):

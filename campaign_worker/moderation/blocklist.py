@@ -14,7 +14,7 @@ from pathlib import Path
 
 from campaign_worker.config.campaigns import ConfigError, ModerationSettings
 from campaign_worker.home import Home
-from campaign_worker.moderation.normalize import Normalized
+from campaign_worker.moderation.normalize import Normalized, quoted_spans
 from campaign_worker.moderation.terms import CATEGORY_RANK, Allowlist, Hit, Term, TermMatcher, read_list
 from campaign_worker.moderation.verdict import Decision, Verdict
 
@@ -29,8 +29,6 @@ REASONS = {
 }
 MAX_EVIDENCE = 5
 _LIST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-# A quoted passage: German „…“, typographic “…”, straight "…", guillemets either way, ‚…‘.
-_QUOTED_RE = re.compile(r'„[^„“”"\n]{1,300}[“”"]|"[^"\n]{1,300}"|“[^“”\n]{1,300}”|«[^«»\n]{1,300}»|»[^«»\n]{1,300}«|‚[^‚‘’\n]{1,300}[‘’]')
 
 
 def list_path(home: Home, relative: str, required: bool = True) -> Path | None:
@@ -114,7 +112,5 @@ class Blocklist:
 
 def _all_quoted(hits: list[Hit], text: str) -> bool:
     """Whether every hit lies inside a quoted passage of the (folded) text."""
-    if not any(mark in text for mark in '„"“«»‚'):
-        return False
-    spans = [m.span() for m in _QUOTED_RE.finditer(text)]
-    return all(any(start <= hit.start and hit.end <= end for start, end in spans) for hit in hits)
+    spans = quoted_spans(text)
+    return bool(spans) and all(any(start <= hit.start and hit.end <= end for start, end in spans) for hit in hits)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from campaign_worker.moderation.normalize import quoted_spans, shorten
 from campaign_worker.moderation.relevance import Signals
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -121,6 +122,8 @@ COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
         "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier",
     ),
 }
+# Labels for which a quotation of two words or more counts as counter-speech.
+QUOTING_COUNTERS = ("hate",)
 PAIRS = (("people", "hostile"), ("people", "contempt"), ("money", "contact"), ("money", "urgency"),
          ("address", "contempt"), ("people", "stance"))
 NAMES = tuple(f"cue.{name}" for name in FAMILIES) + tuple(f"cue.{a}+{b}" for a, b in PAIRS)
@@ -191,10 +194,22 @@ def _counter_patterns() -> dict[str, re.Pattern[str]]:
 
 
 def countered_by(label: str, folded_text: str) -> str | None:
-    """The first counter-speech word for `label` (spam, hate) in a folded text, or None."""
+    """The first counter-speech word for `label` (spam, hate) in a folded text, or None.
+
+    For hate, a quotation of two words or more counts too: statements against hate quote the
+    comment they received, while hate speaks for itself (scare quotes around one word,
+    „Fachkräfte“, are not a quotation here). Scams quote their own promises, so not for spam.
+    """
     pattern = _counter_patterns().get(label)
-    match = pattern.search(folded_text) if pattern else None
-    return match.group().strip() if match else None
+    if pattern is None:
+        return None
+    match = pattern.search(folded_text)
+    if match:
+        return match.group().strip()
+    for start, end in quoted_spans(folded_text) if label in QUOTING_COUNTERS else ():
+        if len(folded_text[start + 1 : end - 1].split()) >= 2:
+            return shorten(folded_text[start:end], 40)
+    return None
 
 
 def model_features(signals: Signals, folded_text: str) -> tuple[float, ...]:

@@ -209,3 +209,14 @@ def squeeze(text: str) -> str:
         if char != out[-1]:
             out.append(char)
     return "".join(out)
+
+
+# A quoted passage: German „…“, typographic “…”, straight "…", guillemets either way, ‚…‘.
+_QUOTED_RE = re.compile(r'„[^„“”"\n]{1,300}[“”"]|"[^"\n]{1,300}"|“[^“”\n]{1,300}”|«[^«»\n]{1,300}»|»[^«»\n]{1,300}«|‚[^‚‘’\n]{1,300}[‘’]')
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Where quoted passages stand in a text (quotation marks included)."""
+    if not any(mark in text for mark in '„"“«»‚'):
+        return []
+    return [match.span() for match in _QUOTED_RE.finditer(text)]
