@@ -336,8 +336,8 @@ def _disputed(verdict: Verdict) -> Verdict:
 
 def _countered(verdict: Verdict, word: str) -> Verdict:
     """The model would reject a post that warns against a scam or stands against hate while quoting it."""
-    return _reworded(verdict, "review", "{reason}? Möglicherweise Warnung oder Gegenrede, daher Prüfung",
-                     "{reason}? Possibly a warning or counter-speech, so review", verdict.evidence + (f"Gegenrede: {word}",))
+    return _reworded(verdict, "review", "Möglicherweise Warnung oder Gegenrede, daher Prüfung: {reason}",
+                     "Possibly a warning or counter-speech, so review: {reason}", verdict.evidence + (f"Gegenrede: {word}",))
 
 
 def _held_for_review(verdict: Verdict) -> Verdict:
