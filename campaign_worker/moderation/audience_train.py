@@ -7,7 +7,7 @@ and every file in `tests/data/moderation/extra/`), builds the feature vocabulary
 seen in at least two posts), fits one L2-regularised logistic regression per audience key on
 the posts of the campaigns that have that key (text features plus the rule evidence), and
 chooses the decision threshold from out-of-fold predictions (k-fold, seeded). The same data
-and seed give the same file. `holdout.jsonl` and `holdout_b.jsonl` are refused: it is only ever measured.
+and seed give the same file. `holdout.jsonl` and `holdout_b.jsonl` are refused: they are only ever measured.
 """
 
 from __future__ import annotations
