@@ -89,7 +89,8 @@ def test_post_without_audience_gets_one_general_draft_per_channel(sqlite_workspa
 
 
 def test_shortlist_is_one_draft_per_post_and_channel_and_all_on_request(sqlite_workspace):
-    approve(sqlite_workspace, [post(3, "Ausbildungsstart: unsere neuen Azubis lernen in der Berufsschule und im Betrieb. Für Familien gibt es eine Kita nebenan.",
+    approve(sqlite_workspace, [post(3, "Ausbildungsstart: unsere neuen Azubis lernen in der Berufsschule und im Betrieb. Und ihre Familien? "
+                                       "Die Kinder spielen in der Kita nebenan, am Wochenende geht es zum Familienausflug in den Zoo.",
                                     author="datasec_siegen")])
     assert compose(sqlite_workspace, ["siegen"])["created"] == 3
     assert {r.audience for r in drafts_of(sqlite_workspace)} == {"azubis"}  # the primary audience only
