@@ -149,6 +149,14 @@ def _trie_pattern(words: list[str]) -> str:
     return build(trie)
 
 
+def _words_pattern(words: list[str]) -> str:
+    """Words as one regex: "word " (trailing space) a whole word, "word" any word starting so."""
+    whole = sorted(w.strip() for w in words if w.endswith(" "))
+    starts = sorted(w for w in words if not w.endswith(" "))
+    parts = ([f"{_trie_pattern(whole)}\\b"] if whole else []) + ([_trie_pattern(starts)] if starts else [])
+    return rf"\b(?:{'|'.join(parts)})"
+
+
 @lru_cache(maxsize=1)
 def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     """A single pattern for every family's words, and which families each matched word belongs to."""
@@ -161,7 +169,7 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     whole = {w.strip(): i for w, i in owners.items() if w.endswith(" ") and w[0].isalnum()}
     starts = {w: i for w, i in owners.items() if not w.endswith(" ") and w[0].isalnum()}
     symbols = {w: i for w, i in owners.items() if not w[0].isalnum()}
-    pattern = rf"\b(?:{_trie_pattern(sorted(whole))}\b|{_trie_pattern(sorted(starts))})"
+    pattern = _words_pattern([w for w in owners if w[0].isalnum()])
     if symbols:
         pattern = f"(?:{pattern}|{_trie_pattern(sorted(symbols))})"
     found = {**starts, **symbols}
@@ -183,14 +191,7 @@ def cue_features(folded_text: str) -> tuple[float, ...]:
 
 @lru_cache(maxsize=1)
 def _counter_patterns() -> dict[str, re.Pattern[str]]:
-    patterns = {}
-    for label, words in COUNTER_SPEECH.items():
-        whole = sorted(w.strip() for w in words if w.endswith(" "))
-        starts = sorted(w for w in words if not w.endswith(" "))
-        parts = [f"{_trie_pattern(whole)}\\b"] if whole else []
-        parts += [_trie_pattern(starts)] if starts else []
-        patterns[label] = re.compile(rf"\b(?:{'|'.join(parts)})")
-    return patterns
+    return {label: re.compile(_words_pattern(list(words))) for label, words in COUNTER_SPEECH.items()}
 
 
 def countered_by(label: str, folded_text: str) -> str | None:
