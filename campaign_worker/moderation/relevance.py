@@ -76,7 +76,9 @@ class _Matcher:
         position = 0
         while (start := self.scan.search(text, position)) is not None:
             match = self.pick.match(text, start.start())
-            assert match is not None  # both patterns match at the same places
+            if match is None:  # cannot happen (both match at the same places); never loop on it
+                position = start.start() + 1
+                continue
             found[match.group()] = None
             position = match.end()
         return tuple(found)
