@@ -98,6 +98,7 @@ def test_queue_list_says_when_there_is_more_and_pages_on(sqlite_workspace, home,
     assert cli(home, "queue", "list", "-c", "siegen") == 0
     out = capsys.readouterr().out
     assert out.count("autor_") == 50 and "es gibt weitere" in out
+    assert "│ offen" in out and "│ pending" not in out  # the state as a word, not its key
     next_command = out.strip().splitlines()[-1].split()
     assert next_command[0] == "campaign-worker" and "--after" in next_command
 

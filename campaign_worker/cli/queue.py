@@ -47,7 +47,7 @@ def queue_list(
     """Beiträge der Moderationsliste zeigen, neueste zuerst, seitenweise / list queue entries, newest first, by page."""
     from rich.table import Table
 
-    from campaign_worker.moderation.queue import STATES, QueueFilter, list_entries, position_of
+    from campaign_worker.moderation.queue import STATE_LABELS, STATES, QueueFilter, list_entries, position_of
     from campaign_worker.store.db import reading
 
     ws = state(ctx).workspace()
@@ -80,7 +80,7 @@ def queue_list(
     table = Table("Nr.", "Zeit", "Von", "Zustand", "Regel", "Text", show_lines=False)
     for r in rows:
         table.add_row(str(r["post_id"]), r["posted_at"].astimezone(c.tz).strftime("%d.%m.%Y %H:%M"), "@" + (r["author_username"] or "–"),
-                      r["state"], r["rule"] or "", (r["caption"] or "").replace("\n", " ")[:70])
+                      STATE_LABELS["de"].get(r["state"], r["state"]), r["rule"] or "", (r["caption"] or "").replace("\n", " ")[:70])
     console.print(table)
     if hint:
         console.print(hint, markup=False, highlight=False)
