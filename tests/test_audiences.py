@@ -85,7 +85,7 @@ def test_the_learned_part_loads_without_network(monkeypatch, shipped):
     assert model is not None and {"fachkraefte", "azubis", "familien", "pflege", "aerzte", "studierende"} <= set(model.keys)
     assert 0 < model.threshold < 1
     with np.load(audience_model.MODEL_PATH, allow_pickle=False) as data:  # numpy arrays only, no pickle
-        assert set(data.files) >= {"keys", "vocabulary", "coef", "rule_coef", "intercept", "params"}
+        assert set(data.files) >= {"keys", "vocabulary", "idf", "coef", "rule_coef", "intercept", "params"}
     assert keys(shipped["medizin-pflege"], "Erste Woche als Assistenzärztin in der Inneren")[0] == "aerzte"
 
 
@@ -110,6 +110,33 @@ def test_retraining_is_reproducible_from_the_seed(tmp_path):
     assert a.keys == b.keys and a.vocabulary == b.vocabulary and a.params == b.params
     assert np.array_equal(a.coef, b.coef) and np.array_equal(a.intercept, b.intercept)
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_prediction_reads_a_post_as_training_weighed_it(tmp_path, shipped):
+    """The model's own reading equals scikit-learn's tf-idf of the same analyzers (what training fits on)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from campaign_worker.moderation.audiences import read_post
+
+    rows = [json.loads(line) for line in (data_dir() / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    genuine = [r for r in rows if r["label"] == "genuine" and r["campaign"] in shipped][:200]
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in genuine), encoding="utf-8")
+    assert train_main(["--data", str(sample), "--out", str(tmp_path / "m.npz")]) == 0
+    model = audience_model.read(tmp_path / "m.npz")
+
+    posts = [read_post(shipped[r["campaign"]], r["caption"]) for r in genuine]
+    texts = [audience_model.model_text(prose, tags) for prose, tags in posts]
+    vectorisers = [TfidfVectorizer(analyzer=a, min_df=2, sublinear_tf=True).fit(texts)
+                   for a in (audience_model.word_terms, audience_model.char_terms)]
+    expected = hstack([v.transform(texts) for v in vectorisers]).toarray()
+    assert expected.shape[1] == len(model.vocabulary)
+    for n in (0, 57, 199):
+        reading = model.read(*posts[n])
+        got = np.zeros(len(model.vocabulary))
+        got[reading.rows] = reading.values
+        assert np.allclose(got, expected[n]) and len(reading.rows) > 20
 
 
 @pytest.mark.parametrize("held_out", ["holdout.jsonl", "holdout_b.jsonl"])

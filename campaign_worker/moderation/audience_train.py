@@ -3,18 +3,20 @@
 `python -m campaign_worker.moderation.audience_train [--data FILE ...] [--out FILE] [--seed N]`
 
 Reads the genuine posts of the development files (default: `tests/data/moderation/dev.jsonl`
-and every file in `tests/data/moderation/extra/`), builds the feature vocabulary (features
-seen in at least two posts), fits one L2-regularised logistic regression per audience key on
-the posts of the campaigns that have that key (text features plus the rule evidence), and
-chooses the decision threshold from out-of-fold predictions (k-fold, seeded). The same data
-and seed give the same file. `holdout.jsonl` and `holdout_b.jsonl` are refused: they are only ever measured.
+and every file in `tests/data/moderation/extra/`), weighs the words and character n-grams
+tf-idf (`TfidfVectorizer` with the model's own analyzers; terms seen in at least two posts),
+fits one L2-regularised logistic regression per audience key on the posts of the campaigns
+that have that key (text features plus the rule evidence), and chooses the decision threshold
+from out-of-fold predictions. The folds keep each file whole, so every post is judged by a
+model that never saw its writer (files are written by one writer each); with fewer files
+than folds, posts are dealt out at random (seeded). The same data and seed give the same file.
+`holdout.jsonl` and `holdout_b.jsonl` are refused: they are only ever measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +24,13 @@ import numpy as np
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
 from campaign_worker.moderation import audience_model
-from campaign_worker.moderation.audience_model import RULE_FEATURES, AudienceModel, features, rule_features
+from campaign_worker.moderation.audience_model import BLOCKS, RULE_FEATURES, AudienceModel, char_terms, model_text, rule_features, word_terms
 from campaign_worker.moderation.audiences import SECONDARY_MIN, SECONDARY_SHARE, read_post, rule_evidence
 from campaign_worker.moderation.train import is_held_out
 
 SEED = 20261127
 FOLDS = 5
-C = 4.0  # inverse regularisation strength
+C = 20.0  # inverse regularisation strength
 RULE_SCALE = 3.0  # the rule features' scale against the L2-normalised text features
 MIN_DF = 2
 THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(12))  # 0.20 … 0.75
@@ -56,54 +58,52 @@ def load(paths: list[Path], campaigns: dict[str, Campaign]) -> list[dict]:
             if line.strip():
                 row = json.loads(line)
                 if row.get("label") == "genuine" and row.get("campaign") in campaigns:
-                    rows.append(row)
+                    rows.append({**row, "file": path.name})
     return rows
 
 
 class Prepared:
-    """Each post read once: its text features, rule scores and true audiences."""
+    """Each post read once: what the model reads, its rule scores and true audiences."""
 
     def __init__(self, rows: list[dict], campaigns: dict[str, Campaign]):
         self.rows = rows
         self.keys_of = [[a.key for a in campaigns[r["campaign"]].audiences] for r in rows]
-        self.features, self.scores = [], []
+        self.posts, self.texts, self.scores = [], [], []
         for row in rows:
             campaign = campaigns[row["campaign"]]
             prose, tags = read_post(campaign, row["caption"])
-            self.features.append(features(prose, tags))
+            self.posts.append((prose, tags))
+            self.texts.append(model_text(prose, tags))
             self.scores.append({k: sum(w.values()) for k, w in rule_evidence(campaign, prose, tags).items()})
         self.all_keys = tuple(sorted({k for keys in self.keys_of for k in keys}))
 
 
 def fit(data: Prepared, idx: list[int], seed: int) -> AudienceModel:
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    counts: dict[str, int] = {}
-    for i in idx:
-        for f in data.features[i]:
-            counts[f] = counts.get(f, 0) + 1
-    vocabulary = {f: n for n, f in enumerate(sorted(f for f, c in counts.items() if c >= MIN_DF))}
+    vectorisers = [TfidfVectorizer(analyzer=analyzer, min_df=MIN_DF, sublinear_tf=True) for analyzer in (word_terms, char_terms)]
+    text = hstack([v.fit([data.texts[i] for i in idx]).transform(data.texts) for v in vectorisers]).tocsr()
+    vocabulary: dict[str, int] = {}
+    for prefix, vectoriser in zip(BLOCKS, vectorisers):
+        offset = len(vocabulary)
+        vocabulary.update({prefix + term: offset + n for term, n in vectoriser.vocabulary_.items()})
+    idf = np.concatenate([v.idf_ for v in vectorisers])
     coef = np.zeros((len(vocabulary), len(data.all_keys)))
     rule_coef = np.zeros((len(RULE_FEATURES), len(data.all_keys)))
     intercept = np.zeros(len(data.all_keys))
     for j, key in enumerate(data.all_keys):
         mine = [i for i in idx if key in data.keys_of[i]]
-        indptr, indices, values, y = [0], [], [], []
-        for i in mine:
-            present = sorted(vocabulary[f] for f in data.features[i] if f in vocabulary)
-            weight = 1.0 / math.sqrt(len(present)) if present else 0.0
-            indices += present + [len(vocabulary) + k for k in range(len(RULE_FEATURES))]
-            values += [weight] * len(present) + [RULE_SCALE * v for v in rule_features(data.scores[i], key)]
-            indptr.append(len(indices))
-            y.append(key in data.rows[i]["audiences"])
-        x = csr_matrix((values, indices, indptr), shape=(len(mine), len(vocabulary) + len(RULE_FEATURES)))
-        clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000, tol=1e-5, random_state=seed).fit(x, np.array(y))
+        rules = csr_matrix(np.array([[RULE_SCALE * v for v in rule_features(data.scores[i], key)] for i in mine]).reshape(len(mine), -1))
+        x = hstack([text[mine], rules]).tocsr()
+        y = np.array([key in data.rows[i]["audiences"] for i in mine])
+        clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000, tol=1e-5, random_state=seed).fit(x, y)
         coef[:, j] = clf.coef_[0, :len(vocabulary)]
         rule_coef[:, j] = clf.coef_[0, len(vocabulary):]
         intercept[j] = clf.intercept_[0]
     params = {"rule_scale": RULE_SCALE, "C": C, "min_df": MIN_DF, "seed": seed, "posts": len(idx), "threshold": 0.5}
-    return AudienceModel(data.all_keys, vocabulary, coef, rule_coef, intercept, params)
+    return AudienceModel(data.all_keys, vocabulary, idf, coef, rule_coef, intercept, params)
 
 
 def chosen(probabilities: dict[str, float], threshold: float) -> set[str]:
@@ -127,16 +127,26 @@ def macro_f1(data: Prepared, predictions: list[set[str]]) -> float:
     return sum(scores) / len(scores)
 
 
+def folds(data: Prepared, seed: int) -> list[list[int]]:
+    """FOLDS groups of posts; whole files (writers) when there are enough of them."""
+    files = sorted({r["file"] for r in data.rows})
+    if len(files) < FOLDS:
+        order = np.random.default_rng(seed).permutation(len(data.rows))
+        return [sorted(order[k::FOLDS].tolist()) for k in range(FOLDS)]
+    size = {f: sum(r["file"] == f for r in data.rows) for f in files}
+    bucket = {f: n % FOLDS for n, f in enumerate(sorted(files, key=lambda f: (-size[f], f)))}  # largest first, dealt round
+    return [[i for i, r in enumerate(data.rows) if bucket[r["file"]] == k] for k in range(FOLDS)]
+
+
 def out_of_fold(data: Prepared, seed: int) -> list[dict[str, float]]:
-    """Each post's probabilities from a model that did not see it."""
-    order = np.random.default_rng(seed).permutation(len(data.rows))
-    folds = [sorted(order[k::FOLDS].tolist()) for k in range(FOLDS)]
+    """Each post's probabilities from a model that did not see it (nor, given enough files, its writer)."""
     result: list[dict[str, float]] = [{} for _ in data.rows]
-    for k, test in enumerate(folds):
-        train = sorted(i for f, fold in enumerate(folds) if f != k for i in fold)
+    parts = folds(data, seed)
+    for k, test in enumerate(parts):
+        train = sorted(i for f, part in enumerate(parts) if f != k for i in part)
         model = fit(data, train, seed)
         for i in test:
-            result[i] = model.probabilities_from(data.features[i], data.scores[i], data.keys_of[i])
+            result[i] = model.probabilities(model.read(*data.posts[i]), data.scores[i], data.keys_of[i])
     return result
 
 

@@ -181,7 +181,8 @@ def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] 
     keys = [a.key for a in campaign.audiences]
     strongest = max(scores.values(), default=0.0)
     model = audience_model.shipped()
-    learned = model.probabilities(prose, tags, scores, keys) if model else {}
+    reading = model.read(prose, tags) if model and model.knows_any(keys) else None
+    learned = model.probabilities(reading, scores, keys) if reading is not None else {}
     candidates = []
     for order, key in enumerate(keys):
         if key in learned:
@@ -203,6 +204,6 @@ def match_audiences(campaign: Campaign, caption: str, hashtags: tuple[str, ...] 
         words = found.get(key, {})
         explained = tuple(sorted(words, key=lambda t: -words[t]))
         if key in learned:
-            explained += tuple(w for w in model.words_for(prose, key) if w not in explained)
+            explained += tuple(w for w in model.words_for(reading, prose, key) if w not in explained)
         matches.append(AudienceMatch(key, round(probability, 3), explained))
     return matches
