@@ -1,5 +1,6 @@
-"""The model's features (`ngrams.hashed_ngrams` via `model.featurise`): what an n-gram is, that
-training and prediction compute the same thing, and that the hash is stable across processes."""
+"""The model's features (`ngrams` via `model.featurise`): what an n-gram and a word are, how they
+are weighted, that training and prediction compute the same thing, and that the hashes are
+stable across processes."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from campaign_worker.moderation.model import MODEL_PATH, N_FEATURES, TextModel, featurise
-from campaign_worker.moderation.ngrams import hashed_ngrams
+from campaign_worker.moderation.model import MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel
+from campaign_worker.moderation.ngrams import hashed_ngrams, hashed_words, inverse_document_frequency, side_by_side, tfidf
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.train import _matrix
+from campaign_worker.moderation.train import Counts, _matrix
 
 CAPTIONS = ("Krönchen im Gegenlicht 👑 #MeinHerzTrägtKrone", "d u  I d i o t", "", "   ", "a",
             "Ärztin in Bad Laasphe\n\tneue Stelle", "hallo hallo hallo", "x\0y z")
 PINNED_AB = [31174, 41498, 44825, 88356, 183572, 218863]  # " a", "ab", "b ", " ab", "ab ", " ab "
+PINNED_WORDS = [85421, 167898, 215149]  # "ab", "cd" and "ab cd", in column order
 
 
 def reference(text: str, low: int = 2, high: int = 5) -> Counter:
@@ -33,44 +35,88 @@ def reference(text: str, low: int = 2, high: int = 5) -> Counter:
 
 
 @pytest.mark.parametrize("text", CAPTIONS)
-def test_each_text_gets_its_own_n_grams_counted_and_normalised(text):
+def test_each_text_gets_its_own_n_grams_counted(text):
     # With 2**30 columns, collisions in these few n-grams are practically impossible.
     found = hashed_ngrams([text], 2**30, (2, 5))
-    counts = sorted(reference(text).values())
-    values = found.values[found.indptr[0] : found.indptr[1]]
-    assert len(values) == len(counts)
-    if counts:
-        assert np.allclose(sorted(values), np.array(counts) / np.sqrt(np.sum(np.square(counts))))
+    assert sorted(found.values[found.indptr[0] : found.indptr[1]]) == sorted(reference(text).values())
+
+
+def test_words_and_word_pairs_are_counted():
+    found = hashed_words(["hallo hallo welt", "a b", "Grüße, Team!"], 2**30)
+    per_text = [sorted(found.values[found.indptr[i] : found.indptr[i + 1]].tolist()) for i in range(3)]
+    # hallo ×2, welt, "hallo hallo", "hallo welt"; one-letter words count for nothing; punctuation splits.
+    assert per_text == [[1.0, 1.0, 1.0, 2.0], [], [1.0, 1.0, 1.0]]
+
+
+def test_counts_are_weighted_tf_idf_and_normalised():
+    found = hashed_ngrams(["hallo hallo welt"], 2**10, (2, 5))
+    idf = np.linspace(1.0, 3.0, 2**10)
+    weighted = tfidf(found, idf)
+    expected = (1 + np.log(found.values)) * idf[found.columns]
+    assert np.allclose(weighted.values, expected / np.linalg.norm(expected))
+    df = np.array([0.0, 1.0, 2.0, 5.0])
+    assert np.allclose(inverse_document_frequency(df, 10), np.log(11 / (1 + df)) + 1)
+
+
+def test_what_training_did_not_learn_dilutes_a_post_instead_of_vanishing():
+    """A rare column is left at zero in training but keeps its share of the norm, as at prediction."""
+    texts = ["hallo welt", "hallo team", "hallo welt team", "zzqx hallo"]
+    counts = Counts(texts)
+    learned_all = _matrix(counts, np.zeros((4, 1)), np.ones(N_FEATURES + N_WORD_FEATURES))
+    df = counts.document_frequency(np.arange(4))
+    kept = _matrix(counts, np.zeros((4, 1)), np.ones(N_FEATURES + N_WORD_FEATURES), df >= 2)
+    last = kept.getrow(3).toarray().ravel()
+    assert 0 < np.linalg.norm(last) < 1  # "zzqx" (in one text) took part of the norm and adds nothing
+    assert np.allclose(last[last != 0], learned_all.getrow(3).toarray().ravel()[last != 0])
+
+
+def test_the_word_block_follows_each_texts_n_grams():
+    texts = ["hallo welt", "", "a", "x y z zz", "Grüße Team Siegen 👑", ""]
+    chars, words = hashed_ngrams(texts, 2**10, (2, 5)), hashed_words(texts, 2**10)
+    both = side_by_side(chars, words, 2**10)
+    for i in range(len(texts)):
+        got = both.columns[both.indptr[i] : both.indptr[i + 1]].tolist()
+        expected = (chars.columns[chars.indptr[i] : chars.indptr[i + 1]].tolist()
+                    + [c + 2**10 for c in words.columns[words.indptr[i] : words.indptr[i + 1]].tolist()])
+        assert got == expected
+    assert both.indptr[-1] == len(chars.columns) + len(words.columns) and len(both.values) == both.indptr[-1]
 
 
 def test_a_text_scores_the_same_alone_and_inside_a_batch():
+    model = TextModel.load(MODEL_PATH)
     texts = [normalize(c).text for c in CAPTIONS]
-    batch = featurise(texts)
+    batch = model.features(texts)
     for i, text in enumerate(texts):
-        alone = featurise([text])
+        alone = model.features([text])
         sl = slice(batch.indptr[i], batch.indptr[i + 1])
         assert np.array_equal(batch.columns[sl], alone.columns) and np.allclose(batch.values[sl], alone.values)
 
 
 def test_prediction_uses_exactly_the_features_training_used():
-    texts = [normalize(c).text for c in CAPTIONS]
-    trained = _matrix(texts, np.zeros((len(texts), 4)))[:, :N_FEATURES]
     model = TextModel.load(MODEL_PATH)
+    texts = [normalize(c).text for c in CAPTIONS]
+    trained = _matrix(Counts(texts), np.zeros((len(texts), 4)), model.idf)[:, :N_FEATURES + N_WORD_FEATURES]
     predicted = model.features(texts)
     assert np.array_equal(trained.indptr, predicted.indptr)
     assert np.array_equal(trained.indices, predicted.columns)
     assert np.allclose(trained.data, predicted.values)
+    assert (predicted.columns >= N_FEATURES).any()  # the word block is there
+
+
+def columns_of(text: str) -> list[int]:
+    return hashed_ngrams([text], N_FEATURES, NGRAMS).columns.tolist() + hashed_words([text], N_WORD_FEATURES).columns.tolist()
 
 
 def test_the_hash_is_the_same_in_every_process():
-    code = ("import json, sys; from campaign_worker.moderation.model import featurise; "
-            "f = featurise(['Krönchen im Gegenlicht 👑 #meinherztraegtkrone']); print(json.dumps(f.columns.tolist()))")
+    code = ("import json; from tests.test_moderation_features import columns_of; "
+            "print(json.dumps(columns_of('Krönchen im Gegenlicht 👑 #meinherztraegtkrone')))")
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
-    here = featurise(["Krönchen im Gegenlicht 👑 #meinherztraegtkrone"]).columns.tolist()
+    here = columns_of("Krönchen im Gegenlicht 👑 #meinherztraegtkrone")
     assert json.loads(runs[0]) == json.loads(runs[1]) == here
-    # Pinned: a change of the hash must come with a retrained model (and a new `FEATURES` name).
-    assert featurise(["ab"]).columns.tolist() == PINNED_AB
+    # Pinned: a change of a hash must come with a retrained model (and a new `FEATURES` name).
+    assert hashed_ngrams(["ab"], N_FEATURES, NGRAMS).columns.tolist() == PINNED_AB
+    assert hashed_words(["ab cd"], N_WORD_FEATURES).columns.tolist() == PINNED_WORDS
 
 
 def test_a_model_trained_with_other_features_is_refused(tmp_path):

@@ -1,16 +1,18 @@
-"""The learned part of moderation: a linear classifier on character n-grams of the folded text.
+"""The learned part of moderation: a linear classifier on character n-grams and words of the folded text.
 
 Where word lists stop (coded hate, scams that look like the campaign's own posts, off-topic
 posts with the campaign tag), a small model trained on labelled captions gives each post a
-probability per label: genuine, spam, profanity, hate, offtopic. Features are hashed
-character 2–5-grams of the folded caption (`ngrams.hashed_ngrams`, stateless: only the
-coefficients are stored) plus the campaign relevance signals (`relevance.Signals.features`).
+probability per label: genuine, spam, profanity, hate, offtopic. Features are two hashed
+blocks of the folded caption, each weighted tf-idf and normalised on its own
+(`ngrams`: character 2–5-grams of each word, and words with word pairs; only the idf per
+column and the coefficients are stored), plus the campaign relevance signals and word
+families (`cues.model_features`).
 
 The weights ship inside the package as `model.npz` (numpy arrays, no pickle): the feature
-parameters, the label names, the intercepts and the non-zero coefficient columns. `train.py`
-rebuilds the file from `tests/data/` with a fixed seed. Posts are scored a batch at a time
-(`predict_many`); evidence for a verdict is the words of the caption whose n-grams pushed
-most towards the predicted label, computed only for the posts that need it.
+parameters, the idf per column, the label names, the intercepts and the non-zero coefficient
+columns. `train.py` rebuilds the file from `tests/data/` with a fixed seed. Posts are scored
+a batch at a time (`predict_many`); evidence for a verdict is the words of the caption whose
+features pushed most towards the predicted label, computed only for the posts that need it.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ import numpy as np
 
 from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.moderation.cues import NAMES as CUE_NAMES
-from campaign_worker.moderation.ngrams import HashedNgrams, hashed_ngrams
+from campaign_worker.moderation.ngrams import HashedNgrams, hashed_ngrams, hashed_words, side_by_side, tfidf
 
 LABELS = ("genuine", "spam", "profanity", "hate", "offtopic")
 MODEL_PATH = Path(__file__).with_name("model.npz")
-N_FEATURES = 2**18
+N_FEATURES = 2**18  # character n-gram columns
+N_WORD_FEATURES = 2**18  # word and word-pair columns, after them
 NGRAMS = (2, 5)
 # Names the feature function a model was trained with; a file made with another one is refused.
-FEATURES = "char_wb-fnv1a-fmix32"
+FEATURES = "tfidf:char_wb-fnv1a-fmix32+words-crc32"
 EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere") + CUE_NAMES
 CHUNK = 1_000  # texts hashed at once: bounds the n-gram arrays to a few MB
 _WORD_RE = re.compile(r"[^\W_]{3,}")
@@ -44,9 +47,15 @@ class ModelError(CampaignWorkerError):
     """The shipped model file is missing or unreadable."""
 
 
-def featurise(texts: Sequence[str], n_features: int = N_FEATURES, ngrams: tuple[int, int] = NGRAMS) -> HashedNgrams:
+def featurise(texts: Sequence[str], idf: np.ndarray, n_features: int = N_FEATURES, n_word_features: int = N_WORD_FEATURES,
+              ngrams: tuple[int, int] = NGRAMS) -> HashedNgrams:
     """The text features both training and prediction use (one function, so they cannot disagree)."""
-    return hashed_ngrams(texts, n_features, ngrams)
+    return weigh(hashed_ngrams(texts, n_features, ngrams), hashed_words(texts, n_word_features), idf, n_features)
+
+
+def weigh(chars: HashedNgrams, words: HashedNgrams, idf: np.ndarray, n_features: int) -> HashedNgrams:
+    """Both blocks' counts weighted tf-idf, each normalised on its own; the word columns after the `n_features` character ones."""
+    return side_by_side(tfidf(chars, idf[:n_features]), tfidf(words, idf[n_features:]), n_features)
 
 
 @dataclass(frozen=True)
@@ -68,16 +77,18 @@ class Prediction:
 class TextModel:
     """A trained classifier: weights over hashed n-grams plus relevance features."""
 
-    def __init__(self, labels: tuple[str, ...], intercept: np.ndarray, columns: np.ndarray, weights: np.ndarray,
-                 extra: np.ndarray, params: dict):
+    def __init__(self, labels: tuple[str, ...], intercept: np.ndarray, idf: np.ndarray, columns: np.ndarray,
+                 weights: np.ndarray, extra: np.ndarray, params: dict):
         self.labels = labels
         self.intercept = intercept.astype(np.float64)
+        self.idf = np.asarray(idf, dtype=np.float64)
         self.params = params
         self._n_features = int(params["n_features"])
+        self._n_word_features = int(params["n_word_features"])
         self._ngrams = (int(params["ngrams"][0]), int(params["ngrams"][1]))
         self._columns = np.asarray(columns, dtype=np.int64)
         # Hashed column → row of `_weights`; columns training kept no weight for point at the zero row at the end.
-        self._row = np.full(self._n_features, len(columns), dtype=np.int32)
+        self._row = np.full(self._n_features + self._n_word_features, len(columns), dtype=np.int32)
         self._row[self._columns] = np.arange(len(columns), dtype=np.int32)
         self._weights = np.vstack([np.asarray(weights, dtype=np.float64), np.zeros((1, len(labels)))])
         self.extra = extra.astype(np.float64)
@@ -91,7 +102,7 @@ class TextModel:
                 if params.get("features") != FEATURES:
                     raise ValueError(f"trained with features {params.get('features', 'sklearn-murmurhash')!r}, "
                                      f"this version computes {FEATURES!r}")
-                return cls(tuple(str(x) for x in data["labels"]), data["intercept"], data["columns"],
+                return cls(tuple(str(x) for x in data["labels"]), data["intercept"], data["idf"], data["columns"],
                            data["weights"], data["extra"], params)
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"Moderationsmodell {path} nicht lesbar / cannot read the moderation model: {exc}. "
@@ -99,17 +110,17 @@ class TextModel:
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, labels=np.array(self.labels), intercept=self.intercept.astype(np.float32),
-                            columns=self._columns.astype(np.int32), weights=self._weights[:-1].astype(np.float32),
+                            idf=self.idf.astype(np.float32), columns=self._columns.astype(np.int32), weights=self._weights[:-1].astype(np.float32),
                             extra=self.extra.astype(np.float32), params=np.array(json.dumps(self.params)))
 
     @property
     def n_columns(self) -> int:
-        """How many hashed n-gram columns carry weights."""
+        """How many hashed columns (n-grams and words) carry weights."""
         return len(self._columns)
 
     def features(self, texts: Sequence[str]) -> HashedNgrams:
-        """The hashed n-gram features of `texts`, with this model's parameters."""
-        return featurise(texts, self._n_features, self._ngrams)
+        """The weighted features of `texts`, with this model's parameters and idf."""
+        return featurise(texts, self.idf, self._n_features, self._n_word_features, self._ngrams)
 
     def scores_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
         """Raw class scores, one row per text; `extra` holds each text's relevance features."""
@@ -146,7 +157,7 @@ class TextModel:
         return Prediction(result, self.evidence(text, int(np.argmax(probabilities))))
 
     def evidence(self, text: str, label: int, top: int = 3) -> tuple[str, ...]:
-        """The caption's words whose n-grams push most towards `label` (against genuine)."""
+        """The caption's words whose features push most towards `label` (against genuine)."""
         words = list(dict.fromkeys(_WORD_RE.findall(text)))
         if not words:
             return ()
@@ -156,7 +167,7 @@ class TextModel:
         return tuple(word for contribution, word in scored[:top] if contribution > 0)
 
     def _word_sums(self, words: list[str]) -> np.ndarray:
-        """Each word's n-gram scores per label, as a caption of that word alone; remembered per word."""
+        """Each word's feature scores per label, as a caption of that word alone; remembered per word."""
         cache = self._words
         missing = [w for w in words if w not in cache]
         if missing:

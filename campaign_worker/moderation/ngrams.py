@@ -1,20 +1,30 @@
-"""The model's features: hashed character n-grams of folded texts, computed for many texts at once.
+"""The model's features: hashed character n-grams and words of folded texts, weighted tf-idf.
 
-A text is split into words at whitespace; each word is padded with one space on either side
-(" wort "), and every run of 2–5 characters inside a padded word is an n-gram (what
-scikit-learn's `char_wb` analyzer makes, except that a word shorter than n gives no n-gram of
-length n). Each n-gram is hashed (FNV-1a over its code points, then murmur3's finaliser, with
-the length mixed in) to one of `n_features` columns; a text's counts are l2-normalised.
+Two blocks, each hashed to its own columns and normalised on its own (so the few words weigh
+as much as the many character pieces):
+- **character n-grams**: a text is split into words at whitespace; each word is padded with
+  one space on either side (" wort "), and every run of 2–5 characters inside a padded word is
+  an n-gram (what scikit-learn's `char_wb` analyzer makes, except that a word shorter than n
+  gives no n-gram of length n). Each n-gram is hashed (FNV-1a over its code points, then
+  murmur3's finaliser, with the length mixed in). Everything runs in numpy over one code-point
+  array of the whole batch, so a caption costs microseconds, not the hundreds a Python loop
+  over its n-grams costs;
+- **words**: every run of two or more word characters, and each pair of neighbours, hashed
+  with CRC-32 of its UTF-8 bytes.
 
-Both training (`train._matrix`) and prediction (`model.TextModel`) call `hashed_ngrams`, so they
-cannot disagree. The hash is plain integer arithmetic on code points: the same in every
-process and on every machine (no `PYTHONHASHSEED`, no library version in it). Everything runs
-in numpy over one code-point array of the whole batch, so a caption costs microseconds, not the
-hundreds a Python loop over its n-grams costs.
+`hashed_ngrams` and `hashed_words` count; `tfidf` weighs the counts (1 + log count, times the
+column's idf from training) and l2-normalises each text. A column training did not learn (too
+rare there, or never seen) keeps its share of the norm but adds nothing to a score, so a post
+made mostly of what the model never met gets a weak opinion, not a confident one. Training (`train._matrix`) and
+prediction (`model.TextModel`) call the same functions, so they cannot disagree. The hashes
+are plain integer arithmetic: the same in every process and on every machine (no
+`PYTHONHASHSEED`, no library version in them).
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +43,7 @@ class HashedNgrams:
 
     indptr: np.ndarray  # int64, len(texts) + 1
     columns: np.ndarray  # int64
-    values: np.ndarray  # float64, l2-normalised per text
+    values: np.ndarray  # float64: counts, or after `tfidf` weights l2-normalised per text
 
     def rows(self) -> np.ndarray:
         """The text each stored value belongs to."""
@@ -41,9 +51,8 @@ class HashedNgrams:
 
 
 def hashed_ngrams(texts: Sequence[str], n_features: int, ngrams: tuple[int, int]) -> HashedNgrams:
-    """The l2-normalised hashed n-gram counts of every text (see the module docstring)."""
-    if n_features & (n_features - 1):
-        raise ValueError(f"n_features must be a power of two, not {n_features}")
+    """The hashed n-gram counts of every text (see the module docstring)."""
+    _check_power_of_two(n_features)
     codes, owner = _code_points(texts)
     # (text, column) packed in one integer; 32 bits whenever they fit, since sorting them is most of the cost.
     key_type = np.uint32 if len(texts) * n_features <= 2**32 else np.int64
@@ -56,12 +65,71 @@ def hashed_ngrams(texts: Sequence[str], n_features: int, ngrams: tuple[int, int]
     first = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1]))) if len(flat) else np.zeros(0, dtype=np.int64)
     distinct = flat[first]
     counts = np.diff(np.append(first, len(flat))).astype(np.float64)
-    text = distinct // n_features
-    norms = np.sqrt(np.bincount(text, weights=counts * counts, minlength=len(texts)))
-    values = counts / norms[text] if len(text) else counts
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(text, minlength=len(texts)), out=indptr[1:])
-    return HashedNgrams(indptr, distinct % n_features, values)
+    return _csr(distinct // n_features, distinct % n_features, counts, len(texts))
+
+
+def hashed_words(texts: Sequence[str], n_features: int) -> HashedNgrams:
+    """The hashed counts of every text's words (two or more word characters) and word pairs."""
+    _check_power_of_two(n_features)
+    mask = n_features - 1
+    owners, columns = [], []
+    for n, text in enumerate(texts):
+        words = _WORD.findall(text)
+        terms = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        columns.extend(zlib.crc32(term.encode("utf-8")) & mask for term in terms)
+        owners.extend([n] * len(terms))
+    keys = np.array(owners, dtype=np.int64) * n_features + np.array(columns, dtype=np.int64)
+    distinct, counts = np.unique(keys, return_counts=True)
+    return _csr(distinct // n_features, distinct % n_features, counts.astype(np.float64), len(texts))
+
+
+def tfidf(found: HashedNgrams, idf: np.ndarray) -> HashedNgrams:
+    """Counts weighed 1 + log(count) times the column's idf, then l2-normalised per text."""
+    values = (1.0 + np.log(found.values)) * idf[found.columns]
+    text = found.rows()
+    norms = np.sqrt(np.bincount(text, weights=values * values, minlength=len(found.indptr) - 1))
+    norms[norms == 0] = 1.0  # an empty text stays empty
+    return HashedNgrams(found.indptr, found.columns, values / norms[text])
+
+
+def side_by_side(left: HashedNgrams, right: HashedNgrams, offset: int) -> HashedNgrams:
+    """Each text's columns of `left`, then those of `right` moved by `offset` (all of `left`'s lie below it)."""
+    indptr = left.indptr + right.indptr
+    columns = np.empty(indptr[-1], dtype=np.int64)
+    values = np.empty(indptr[-1], dtype=np.float64)
+    # An entry's place: where its text starts, (for `right`) after the text's `left` entries, then its rank in the block.
+    text = left.rows()
+    at = indptr[text] + np.arange(len(left.columns)) - left.indptr[text]
+    columns[at], values[at] = left.columns, left.values
+    text = right.rows()
+    at = indptr[text] + np.diff(left.indptr)[text] + np.arange(len(right.columns)) - right.indptr[text]
+    columns[at], values[at] = right.columns + offset, right.values
+    return HashedNgrams(indptr, columns, values)
+
+
+def document_frequency(found: HashedNgrams, n_columns: int) -> np.ndarray:
+    """In how many texts each column occurs."""
+    return np.bincount(found.columns, minlength=n_columns).astype(np.float64)
+
+
+def inverse_document_frequency(df: np.ndarray, n_texts: int) -> np.ndarray:
+    """Smoothed idf, as scikit-learn's `TfidfTransformer` computes it: ln((1 + n) / (1 + df)) + 1."""
+    return np.log((1.0 + n_texts) / (1.0 + df)) + 1.0
+
+
+_WORD = re.compile(r"\w{2,}")
+
+
+def _check_power_of_two(n_features: int) -> None:
+    if n_features & (n_features - 1):
+        raise ValueError(f"n_features must be a power of two, not {n_features}")
+
+
+def _csr(text: np.ndarray, columns: np.ndarray, values: np.ndarray, n_texts: int) -> HashedNgrams:
+    """From entries sorted by (text, column)."""
+    indptr = np.zeros(n_texts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(text, minlength=n_texts), out=indptr[1:])
+    return HashedNgrams(indptr, columns.astype(np.int64), values)
 
 
 def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,9 +4,11 @@ The training data is the development half (`dev.jsonl`), the extra files in `ext
 apart from both halves by eight more writers) and the old corpus `moderation_corpus.jsonl`; the
 held-out half is refused. `python -m campaign_worker.moderation.train [--data FILE ...]
 [--out FILE] [--seed N]` (or `campaign-worker moderate-train`) fits a multinomial logistic
-regression on hashed character n-grams plus the relevance signals and word families
-(`cues.py`), then chooses the thresholds the engine uses from out-of-fold predictions in which
-each source file is left out in turn (a writer the model has not seen):
+regression on the hashed character n-grams and words, weighted tf-idf (`model.featurise`; the
+idf from the training texts; columns in fewer than `MIN_DF` of them are not learned), plus the
+relevance signals and word families (`cues.py`), then chooses the thresholds the engine uses
+from out-of-fold predictions in which each source file is left out in turn (a writer the model
+has not seen; the idf, too, comes from the other files):
 
 - `approve_at`: P(genuine) from which a clean, on-topic post counts as confidently genuine;
   chosen so that at most `APPROVE_JUNK_SHARE` of the junk posts reach it;
@@ -29,7 +31,8 @@ import numpy as np
 
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
-from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, NGRAMS, TextModel, featurise
+from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel, weigh
+from campaign_worker.moderation.ngrams import HashedNgrams, document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
@@ -37,6 +40,7 @@ from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
 SEED = 20261127
 FOLDS = 4
 C = 10.0
+MIN_DF = 2  # a hashed column must occur in this many training texts to be learned
 APPROVE_JUNK_SHARE = 0.005  # of junk posts that may reach `approve_at` out of fold (target: 1 %)
 REJECT_GENUINE_SHARE = 0.001  # of genuine posts whose out-of-fold P(label) may lie above `reject_at.<label>`
 REJECT_MARGIN = 0.01  # added to that P(label)
@@ -108,16 +112,50 @@ def _fit(x, y, seed: int):
     return LogisticRegression(C=C, max_iter=300, tol=1e-3, random_state=seed).fit(x, y)
 
 
-def _matrix(texts: list[str], extra: np.ndarray):
-    """Text features (`model.featurise`, as prediction computes them) beside the relevance features."""
+class Counts:
+    """The training texts' hashed counts, computed once; weighted per fold with that fold's idf."""
+
+    def __init__(self, texts: list[str]):
+        self.chars = hashed_ngrams(texts, N_FEATURES, NGRAMS)
+        self.words = hashed_words(texts, N_WORD_FEATURES)
+
+    def document_frequency(self, rows: np.ndarray) -> np.ndarray:
+        """In how many of the texts `rows` each column (characters, then words) occurs."""
+        return np.concatenate([document_frequency(_take(block, rows), n)
+                               for block, n in ((self.chars, N_FEATURES), (self.words, N_WORD_FEATURES))])
+
+
+def _take(found: HashedNgrams, rows: np.ndarray) -> HashedNgrams:
+    starts, ends = found.indptr[rows], found.indptr[rows + 1]
+    columns = np.concatenate([found.columns[a:b] for a, b in zip(starts, ends)]) if len(rows) else found.columns[:0]
+    indptr = np.concatenate(([0], np.cumsum(ends - starts)))
+    return HashedNgrams(indptr, columns, np.ones(len(columns)))
+
+
+def _matrix(counts: Counts, extra: np.ndarray, idf: np.ndarray, learned: np.ndarray | None = None):
+    """Text features (`model.weigh`, as prediction computes them) beside the relevance features.
+
+    `learned` (per column) leaves the others at zero: they still took their share of each
+    text's norm, as at prediction, where they have no weight.
+    """
     from scipy.sparse import csr_matrix, hstack
 
-    found = featurise(texts)
-    text_part = csr_matrix((found.values, found.columns, found.indptr), shape=(len(texts), N_FEATURES))
+    found = weigh(counts.chars, counts.words, idf, N_FEATURES)
+    values = found.values if learned is None else np.where(learned[found.columns], found.values, 0.0)
+    n_texts = len(found.indptr) - 1
+    text_part = csr_matrix((values, found.columns, found.indptr), shape=(n_texts, N_FEATURES + N_WORD_FEATURES))
+    text_part.eliminate_zeros()
     return hstack([text_part, csr_matrix(extra)]).tocsr()
 
 
-def out_of_fold(x, y: np.ndarray, seed: int, sources: np.ndarray | None = None) -> np.ndarray:
+def _fold_matrix(counts: Counts, extra: np.ndarray, rows: np.ndarray):
+    """The matrix of all texts with idf and learned columns from the texts `rows` only; and that idf."""
+    df = counts.document_frequency(rows)
+    idf = inverse_document_frequency(df, len(rows))
+    return _matrix(counts, extra, idf, df >= MIN_DF), idf
+
+
+def out_of_fold(counts: Counts, extra: np.ndarray, y: np.ndarray, seed: int, sources: np.ndarray | None = None) -> np.ndarray:
     """Each post's probabilities from a model that did not see it.
 
     With several source files, each file is left out in turn: the model then meets a writer it
@@ -132,6 +170,7 @@ def out_of_fold(x, y: np.ndarray, seed: int, sources: np.ndarray | None = None) 
     else:
         splits = StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     for train, test in splits:
+        x, _ = _fold_matrix(counts, extra, train)
         probabilities[test] = _fit(x[train], y[train], seed).predict_proba(x[test])
     return probabilities
 
@@ -162,15 +201,17 @@ def train(paths: list[Path], seed: int = SEED) -> tuple[TextModel, dict]:
     rows = load_training(paths)
     texts, extra = model_inputs(rows, shipped_campaigns())
     y = np.array([LABELS.index(r["label"]) for r in rows])
-    x = _matrix(texts, extra)
-    chosen = thresholds(out_of_fold(x, y, seed, np.array([r["source"] for r in rows])), y, texts)
+    counts = Counts(texts)
+    chosen = thresholds(out_of_fold(counts, extra, y, seed, np.array([r["source"] for r in rows])), y, texts)
+    x, idf = _fold_matrix(counts, extra, np.arange(len(rows)))
     clf = _fit(x, y, seed)
     coef = clf.coef_.T  # (features, labels)
-    text_part, extra_part = coef[:N_FEATURES], coef[N_FEATURES:]
+    n_text = N_FEATURES + N_WORD_FEATURES
+    text_part, extra_part = coef[:n_text], coef[n_text:]
     columns = np.flatnonzero(np.abs(text_part).max(axis=1) > 1e-4).astype(np.int32)
-    params = {"features": FEATURES, "n_features": N_FEATURES, "ngrams": list(NGRAMS), "seed": seed, "C": C,
-              "rows": len(rows), "data": [path.name for path in paths], **chosen}
-    model = TextModel(LABELS, clf.intercept_, columns, text_part[columns], extra_part, params)
+    params = {"features": FEATURES, "n_features": N_FEATURES, "n_word_features": N_WORD_FEATURES, "ngrams": list(NGRAMS),
+              "min_df": MIN_DF, "seed": seed, "C": C, "rows": len(rows), "data": [path.name for path in paths], **chosen}
+    model = TextModel(LABELS, clf.intercept_, idf, columns, text_part[columns], extra_part, params)
     return model, chosen
 
 
