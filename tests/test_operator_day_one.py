@@ -134,3 +134,16 @@ def test_read_only_home_answers_read_commands(home, capsys):
         assert "readonly" in capsys.readouterr().err
     finally:
         subprocess.run(["chattr", "-R", "-i", str(home.root)], check=True)
+
+
+def test_queue_commands_speak_of_states_as_words(sqlite_workspace, home, capsys):
+    seed_posts(sqlite_workspace, "siegen", count=2)
+    capsys.readouterr()
+
+    assert cli(home, "queue", "approve", "-c", "siegen", "1", "--user", "maria") == 0
+    assert "1 Beitrag → freigegeben" in capsys.readouterr().out
+    assert cli(home, "queue", "show", "1", "-c", "siegen") == 0
+    shown = capsys.readouterr().out
+    assert "· freigegeben" in shown and "maria: offen → freigegeben" in shown and "approved" not in shown
+    assert cli(home, "queue", "undo", "1", "-c", "siegen", "--user", "maria") == 0
+    assert "freigegeben → offen" in capsys.readouterr().out

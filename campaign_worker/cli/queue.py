@@ -9,6 +9,14 @@ import typer
 
 from campaign_worker.cli.common import UserError, command_hint, console, err_console, print_json, state
 
+
+def state_word(key: str | None) -> str:
+    """A queue state as the German word the web queue shows („offen“), not its key."""
+    from campaign_worker.moderation.queue import STATE_LABELS
+
+    return STATE_LABELS["de"].get(key or "", key or "–")
+
+
 queue_app = typer.Typer(help="Moderationsliste / moderation queue.", no_args_is_help=True)
 
 UserOpt = typer.Option(None, "--user", help="Wer entscheidet (für das Protokoll); Standard: Login-Name.")
@@ -47,7 +55,7 @@ def queue_list(
     """Beiträge der Moderationsliste zeigen, neueste zuerst, seitenweise / list queue entries, newest first, by page."""
     from rich.table import Table
 
-    from campaign_worker.moderation.queue import STATE_LABELS, STATES, QueueFilter, list_entries, position_of
+    from campaign_worker.moderation.queue import STATES, QueueFilter, list_entries, position_of
     from campaign_worker.store.db import reading
 
     ws = state(ctx).workspace()
@@ -80,7 +88,7 @@ def queue_list(
     table = Table("Nr.", "Zeit", "Von", "Zustand", "Regel", "Text", show_lines=False)
     for r in rows:
         table.add_row(str(r["post_id"]), r["posted_at"].astimezone(c.tz).strftime("%d.%m.%Y %H:%M"), "@" + (r["author_username"] or "–"),
-                      STATE_LABELS["de"].get(r["state"], r["state"]), r["rule"] or "", (r["caption"] or "").replace("\n", " ")[:70])
+                      state_word(r["state"]), r["rule"] or "", (r["caption"] or "").replace("\n", " ")[:70])
     console.print(table)
     if hint:
         console.print(hint, markup=False, highlight=False)
@@ -108,12 +116,12 @@ def queue_show(ctx: typer.Context, post: str = typer.Argument(...), campaign: st
                     "rule": row["rule"], "reason_de": row["reason_de"], "reason_en": row["reason_en"], "evidence": row["evidence"],
                     "audiences": row["audiences"], "events": [{k: _plain(v) for k, v in e.items()} for e in events]})
         return
-    console.print(f"Beitrag {post_id} · @{row['author_username'] or '–'} · {row['posted_at'].astimezone(c.tz):%d.%m.%Y %H:%M} · {row['state']}", markup=False)
+    console.print(f"Beitrag {post_id} · @{row['author_username'] or '–'} · {row['posted_at'].astimezone(c.tz):%d.%m.%Y %H:%M} · {state_word(row['state'])}", markup=False)
     console.print(row["caption"], markup=False, highlight=False)
     if row["reason_de"]:
         console.print(f"Grund: {row['reason_de']} {row['evidence'] or ''}", markup=False)
     for e in events:
-        console.print(f"  #{e['id']} {e['at'].astimezone(c.tz):%d.%m.%Y %H:%M} {e['actor']}: {e['from_state']} → {e['to_state']}"
+        console.print(f"  #{e['id']} {e['at'].astimezone(c.tz):%d.%m.%Y %H:%M} {e['actor']}: {state_word(e['from_state'])} → {state_word(e['to_state'])}"
                       f"{' – ' + e['reason_de'] if e['reason_de'] else ''}", markup=False)
 
 
@@ -128,7 +136,7 @@ def _decide(ctx: typer.Context, posts: List[str], campaign: str, to_state: str, 
     with transaction(ws.engine) as connection:
         ids = [find_post_id(connection, p) for p in posts]
         changes = decide(connection, c.slug, ids, to_state, user or getpass.getuser(), reason)
-    console.print(f"{len(changes)} Beiträge → {to_state}" + (f" ({len(ids) - len(changes)} unverändert)" if len(ids) > len(changes) else ""))
+    console.print(f"{len(changes)} {'Beitrag' if len(changes) == 1 else 'Beiträge'} → {state_word(to_state)}" + (f" ({len(ids) - len(changes)} unverändert)" if len(ids) > len(changes) else ""))
 
 
 @queue_app.command("approve")
@@ -166,7 +174,7 @@ def queue_undo(ctx: typer.Context, post: str = typer.Argument(...), campaign: st
     with transaction(ws.engine) as connection:
         post_id = find_post_id(connection, post)
         change = undo(connection, c.slug, post_id, user or getpass.getuser())
-    console.print(f"Beitrag {post_id}: {change.from_state} → {change.to_state}")
+    console.print(f"Beitrag {post_id}: {state_word(change.from_state)} → {state_word(change.to_state)}")
 
 
 def register(app: typer.Typer) -> None:

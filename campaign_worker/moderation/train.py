@@ -44,7 +44,7 @@ MIN_DF = 2  # a hashed column must occur in this many training texts to be learn
 APPROVE_JUNK_SHARE = 0.005  # of junk posts that may reach `approve_at` out of fold (target: 1 %)
 REJECT_GENUINE_SHARE = 0.001  # of genuine posts whose out-of-fold P(label) may lie above `reject_at.<label>`
 REJECT_MARGIN = 0.01  # added to that P(label)
-REJECT_FLOOR = 0.8  # never reject on the model alone below this probability
+REJECT_FLOOR = 0.9  # never reject on the model alone below this probability
 CORROBORATE_AT = 0.6  # P(label) that turns a rule's review request of the same kind into a rejection
 
 
