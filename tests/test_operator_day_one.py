@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -147,3 +148,24 @@ def test_queue_commands_speak_of_states_as_words(sqlite_workspace, home, capsys)
     assert "· freigegeben" in shown and "maria: offen → freigegeben" in shown and "approved" not in shown
     assert cli(home, "queue", "undo", "1", "-c", "siegen", "--user", "maria") == 0
     assert "freigegeben → offen" in capsys.readouterr().out
+
+
+def test_status_names_jobs_that_are_overdue_while_the_scheduler_runs(sqlite_workspace, home, capsys):
+    """A scheduler that holds its lock but completes nothing: `status` says which jobs are late, as /healthz does."""
+    from datetime import timedelta
+
+    from campaign_worker.scheduler import ledger, lock
+    from campaign_worker.timeutil import utcnow
+
+    engine = sqlite_workspace.engine
+    owner = lock.acquire(engine, ttl=60, owner="host:1:-", now=utcnow() - timedelta(days=3))
+    lock.heartbeat(engine, owner)  # alive now, started three days ago
+    run = ledger.claim(engine, "collect", utcnow() - timedelta(minutes=10), owner=owner)
+    ledger.finish(engine, run.run_id, "ok")  # collect completed a slot lately; the daily jobs did not
+
+    assert cli(home, "status", "--json") == 0
+    late = {job["job"] for job in json.loads(capsys.readouterr().out)["overdue_jobs"]}
+    assert late == {"moderate", "drafts", "retention"}  # the weekly digest is not late after three days
+    assert cli(home, "status") == 0
+    shown = capsys.readouterr().out
+    assert "Überfällig / overdue: moderate" in shown and "Überfällig / overdue: collect" not in shown

@@ -215,6 +215,10 @@ def status_command(
         waiting = ", ".join(f"{q} {n}" for q, n in sorted(w["queue_depth"].items())) or "leer / empty"
         console.print(f"Worker aktiv / alive: {w['workers_alive']} · wartend / queued: {waiting} · "
                       + " · ".join(f"{s} {n}" for s, n in sorted(w["jobs_by_state"].items())), markup=False)
+    for late in data["overdue_jobs"]:
+        last = german_time(datetime.fromisoformat(late["last_completed_slot"])) if late["last_completed_slot"] else "keiner seit dem Start"
+        console.print(f"Überfällig / overdue: {late['job']} – letzter fertiger Slot / last completed slot: {last} "
+                      f"(erlaubt / allowed: {late['allowed_s'] // 60} min)", markup=False)
     table = Table(title="Jobs")
     for column in ("Job", "Letzter Lauf", "Ergebnis", "Dauer", "Nächster Lauf", "Fehler in Folge"):
         table.add_column(column)

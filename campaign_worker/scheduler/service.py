@@ -49,7 +49,7 @@ from campaign_worker.scheduler import ledger, lock as scheduler_lock
 from campaign_worker.files import remove_leftovers
 from campaign_worker.store.db import bookkeeping_engine, one_statement, reading
 from campaign_worker.scheduler.runner import JobRunner
-from campaign_worker.scheduler.jobs import JobSpec, load_jobs
+from campaign_worker.scheduler.jobs import JobSpec, load_jobs, overdue as overdue_jobs
 from campaign_worker.timeutil import utcnow
 from campaign_worker.config.worker import WorkerSettings
 
@@ -248,26 +248,11 @@ class WorkerScheduler:
         return recorded
 
     def overdue(self, now: datetime | None = None) -> list[dict]:
-        """Jobs that have not completed a slot for longer than their schedule allows (for `/healthz`).
-
-        Allowed: two gaps between slots (the slot due now may still be running) plus jitter and
-        misfire grace, counted from the last completed slot or the scheduler's start.
-        """
+        """Jobs that have not completed a slot for longer than their schedule allows (for `/healthz`)."""
         if self.started_at is None:
             return []
-        now = now or self.clock()
-        completed = ledger.last_completed_slots(self.engine)
-        late = []
-        for name, spec in sorted(self.enabled_specs().items()):
-            since = max(completed.get(name, self.started_at), self.started_at)
-            allowed = 2 * spec.min_gap() + timedelta(seconds=spec.jitter_seconds + spec.misfire_grace_seconds)
-            if now - since > allowed:
-                late.append({
-                    "job": name,
-                    "last_completed_slot": ledger.as_utc(completed[name]).isoformat() if name in completed else None,
-                    "allowed_s": int(allowed.total_seconds()),
-                })
-        return late
+        completed = {name: ledger.as_utc(slot) for name, slot in ledger.last_completed_slots(self.engine).items()}
+        return overdue_jobs(self.enabled_specs(), completed, self.started_at, now or self.clock())
 
     def shutdown(self, wait: bool = True) -> None:
         global _active

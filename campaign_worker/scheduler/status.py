@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from campaign_worker.config.worker import load_settings
 from campaign_worker.scheduler import ledger, lock as scheduler_lock
 from campaign_worker.scheduler.alerts import alerting_jobs
-from campaign_worker.scheduler.jobs import JobSpec
+from campaign_worker.scheduler.jobs import JobSpec, overdue
 from campaign_worker.store.models import SourceState
 from campaign_worker.timeutil import as_utc, utcnow
 
@@ -93,6 +93,7 @@ def status_data(ws: Workspace, specs: dict[str, JobSpec], now: datetime | None =
         ]
     holder = scheduler_lock.holder(engine)
     scheduler = {"running": False}
+    late: list[dict] = []
     if holder:
         age = (now - holder["heartbeat_at"]).total_seconds() if holder["heartbeat_at"] else None
         scheduler = {
@@ -101,7 +102,10 @@ def status_data(ws: Workspace, specs: dict[str, JobSpec], now: datetime | None =
             "since": _iso(holder["acquired_at"]),
             "heartbeat_age_s": round(age, 1) if age is not None else None,
         }
+        if scheduler["running"] and holder["acquired_at"]:
+            completed = {name: as_utc(slot) for name, slot in ledger.last_completed_slots(engine).items()}
+            late = overdue(specs, completed, as_utc(holder["acquired_at"]), now)
     from campaign_worker.scheduler.taskqueue import queue_overview
 
     workers = queue_overview(engine, load_settings(ws.home).workers.stalled_after_seconds)
-    return {"now": now.isoformat(), "scheduler": scheduler, "workers": workers, "jobs": jobs, "sources": sources}
+    return {"now": now.isoformat(), "scheduler": scheduler, "overdue_jobs": late, "workers": workers, "jobs": jobs, "sources": sources}
