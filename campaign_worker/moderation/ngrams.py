@@ -15,10 +15,11 @@ as much as the many character pieces):
 `hashed_ngrams` and `hashed_words` count; `tfidf` weighs the counts (1 + log count, times the
 column's idf from training) and l2-normalises each text. A column training did not learn (too
 rare there, or never seen) keeps its share of the norm but adds nothing to a score, so a post
-made mostly of what the model never met gets a weak opinion, not a confident one. Training (`train._matrix`) and
-prediction (`model.TextModel`) call the same functions, so they cannot disagree. The hashes
-are plain integer arithmetic: the same in every process and on every machine (no
-`PYTHONHASHSEED`, no library version in them).
+made mostly of what the model never met gets a weak opinion, not a confident one.
+
+Training (`train._matrix`) and prediction (`model.TextModel`) call the same functions, so they
+cannot disagree. The hashes are plain integer arithmetic: the same in every process and on
+every machine (no `PYTHONHASHSEED`, no library version in them).
 """
 
 from __future__ import annotations
