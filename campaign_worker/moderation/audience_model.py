@@ -186,8 +186,9 @@ class AudienceModel:
 
     def __post_init__(self) -> None:
         self._column = {k: j for j, k in enumerate(self.keys)}
-        self._words = {term[2:]: row for term, row in self.vocabulary.items() if term.startswith("w:")}
-        self._chars = {term[2:]: row for term, row in self.vocabulary.items() if term.startswith("c:")}
+        words, chars = BLOCKS
+        self._words = {term[len(words):]: row for term, row in self.vocabulary.items() if term.startswith(words)}
+        self._chars = {term[len(chars):]: row for term, row in self.vocabulary.items() if term.startswith(chars)}
         self._char_cache: dict[str, tuple[int, ...]] = {}  # word → its character n-grams' rows
         self._push_cache: dict[str, np.ndarray] = {}  # word → _char_push
 

@@ -108,9 +108,11 @@ def side_by_side(left: HashedNgrams, right: HashedNgrams, offset: int) -> Hashed
     return HashedNgrams(indptr, columns, values)
 
 
-def document_frequency(found: HashedNgrams, n_columns: int) -> np.ndarray:
-    """In how many texts each column occurs."""
-    return np.bincount(found.columns, minlength=n_columns).astype(np.float64)
+def document_frequency(found: HashedNgrams, n_columns: int, texts: np.ndarray) -> np.ndarray:
+    """In how many of the texts `texts` (indices) each column occurs."""
+    chosen = np.zeros(len(found.indptr) - 1, dtype=bool)
+    chosen[texts] = True
+    return np.bincount(found.columns[chosen[found.rows()]], minlength=n_columns).astype(np.float64)
 
 
 def inverse_document_frequency(df: np.ndarray, n_texts: int) -> np.ndarray:

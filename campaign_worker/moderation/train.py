@@ -32,7 +32,7 @@ import numpy as np
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
 from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel, weigh
-from campaign_worker.moderation.ngrams import HashedNgrams, document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
+from campaign_worker.moderation.ngrams import document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
@@ -121,15 +121,8 @@ class Counts:
 
     def document_frequency(self, rows: np.ndarray) -> np.ndarray:
         """In how many of the texts `rows` each column (characters, then words) occurs."""
-        return np.concatenate([document_frequency(_take(block, rows), n)
+        return np.concatenate([document_frequency(block, n, rows)
                                for block, n in ((self.chars, N_FEATURES), (self.words, N_WORD_FEATURES))])
-
-
-def _take(found: HashedNgrams, rows: np.ndarray) -> HashedNgrams:
-    starts, ends = found.indptr[rows], found.indptr[rows + 1]
-    columns = np.concatenate([found.columns[a:b] for a, b in zip(starts, ends)]) if len(rows) else found.columns[:0]
-    indptr = np.concatenate(([0], np.cumsum(ends - starts)))
-    return HashedNgrams(indptr, columns, np.ones(len(columns)))
 
 
 def _matrix(counts: Counts, extra: np.ndarray, idf: np.ndarray, learned: np.ndarray | None = None):

@@ -336,7 +336,7 @@ def _cron_hours(schedule: CronSchedule) -> set[int]:
 
 
 def overdue(specs: dict[str, JobSpec], completed: dict[str, datetime], since: datetime, now: datetime) -> list[dict]:
-    """Enabled jobs that have not completed a slot for longer than their schedule allows.
+    """Enabled jobs (`completed`: newest completed slot per job, in UTC) that have not completed a slot for longer than their schedule allows.
 
     Allowed: two gaps between slots (the slot due now may still be running) plus jitter and
     misfire grace, counted from the last completed slot or `since` (the scheduler's start),
@@ -350,7 +350,7 @@ def overdue(specs: dict[str, JobSpec], completed: dict[str, datetime], since: da
         start = max(last, since) if last is not None else since
         allowed = 2 * spec.min_gap() + timedelta(seconds=spec.jitter_seconds + spec.misfire_grace_seconds)
         if now - start > allowed:
-            late.append({"job": name, "last_completed_slot": last.astimezone(timezone.utc).isoformat() if last else None,
+            late.append({"job": name, "last_completed_slot": last.isoformat() if last else None,
                          "allowed_s": int(allowed.total_seconds())})
     return late
 

@@ -251,8 +251,7 @@ class WorkerScheduler:
         """Jobs that have not completed a slot for longer than their schedule allows (for `/healthz`)."""
         if self.started_at is None:
             return []
-        completed = {name: ledger.as_utc(slot) for name, slot in ledger.last_completed_slots(self.engine).items()}
-        return overdue_jobs(self.enabled_specs(), completed, self.started_at, now or self.clock())
+        return overdue_jobs(self.enabled_specs(), ledger.last_completed_slots(self.engine), self.started_at, now or self.clock())
 
     def shutdown(self, wait: bool = True) -> None:
         global _active

@@ -103,8 +103,7 @@ def status_data(ws: Workspace, specs: dict[str, JobSpec], now: datetime | None =
             "heartbeat_age_s": round(age, 1) if age is not None else None,
         }
         if scheduler["running"] and holder["acquired_at"]:
-            completed = {name: as_utc(slot) for name, slot in ledger.last_completed_slots(engine).items()}
-            late = overdue(specs, completed, as_utc(holder["acquired_at"]), now)
+            late = overdue(specs, ledger.last_completed_slots(engine), as_utc(holder["acquired_at"]), now)
     from campaign_worker.scheduler.taskqueue import queue_overview
 
     workers = queue_overview(engine, load_settings(ws.home).workers.stalled_after_seconds)
