@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PIL import Image
 from sqlalchemy import select
 
@@ -162,3 +164,24 @@ def test_a_broken_picture_costs_its_crops_not_the_compose_run(sqlite_workspace, 
     counts = compose(sqlite_workspace, ["siegen"])
     assert counts["created"] == 3 and counts["cropped"] == 0
     assert all(d.crops == [] for d in drafts_of(sqlite_workspace))
+
+
+def test_the_draft_page_speaks_the_viewers_language_and_shows_probabilities_as_percent(sqlite_workspace, tmp_path):
+    _post_with_picture(sqlite_workspace, tmp_path)
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    client, token = signed_in(sqlite_workspace, "moderator")
+    draft_id = _by(sqlite_workspace)[("azubis", "instagram")].id
+    german = client.get(f"/drafts/{draft_id}").text
+    assert ": Auszubildende · Instagram</h1>" in german and "<h2>Bildrechte</h2>" in german and "<strong>offen</strong>" in german and "erkennbare Personen: nein" in german
+    assert ">Wahrscheinlichkeit<" in german and ">Punkte<" not in german
+    shares = [int(v) for v in re.findall(r"<td>(\d+) %</td>", german)]
+    assert shares and all(0 <= v <= 100 for v in shares), "the audience's probability as a percentage"
+    assert "Darf geteilt werden: Beiträge von Partnern" in german and "(für die Bio)" in german  # a partner's post
+
+    client.post("/lang", data={"lang": "en", "next": f"/drafts/{draft_id}", "csrf_token": token})
+    english = client.get(f"/drafts/{draft_id}").text
+    assert ": Apprentices · Instagram</h1>" in english and "<h2>Picture rights</h2>" in english and "<strong>open</strong>" in english and "recognisable people: no" in english
+    assert ">Probability<" in english and "May be shared: a post by a partner" in english and "(for the bio)" in english
+    for german_word in ("Bildrechte", "Einwilligung", "Minderjährige", "Vorschau", "Zeichen"):
+        assert german_word not in english

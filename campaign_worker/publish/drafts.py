@@ -420,7 +420,7 @@ def channel_limit(channel: str) -> int:
 
 def draft_review(ws: Workspace, connection, row: dict) -> dict:
     """What the draft page shows beside the text: labels, limits, crops, rights and the request comment."""
-    from campaign_worker.publish.rights import STATUS_LABELS as RIGHTS_LABELS, request_comment
+    from campaign_worker.publish.rights import request_comment
 
     campaign = ws.campaign(row["campaign"])
     audience = general_audience(campaign) if row["audience"] not in {a.key for a in campaign.audiences} else campaign.audience(row["audience"])
@@ -432,7 +432,7 @@ def draft_review(ws: Workspace, connection, row: dict) -> dict:
         "audience_label": audience.label, "channel_label": CHANNEL_LABELS.get(row["channel"], row["channel"]),
         "status_labels": STATUS_LABELS, "max_chars": channel_limit(row["channel"]),
         "preview_chars": limits.preview_chars if limits else None, "length": grapheme_len(row["text"]),
-        "crops": row["crops"] or [], "rights": rights, "rights_label": RIGHTS_LABELS.get(rights["status"], rights["status"]),
+        "crops": row["crops"] or [], "rights": rights,
         "blocker": reason,
         "request": request_comment(source.author_username if source else None, campaign.drafts.terms_url, audience.tone == "du")
         if reason and rights["status"] in ("open", "requested") else None,

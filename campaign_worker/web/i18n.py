@@ -74,9 +74,10 @@ def N_(message: str) -> str:
     return message
 
 
-# Roles, draft and job statuses arrive as data (`_(user.role)` in templates).
+# Roles, draft, job and picture-rights statuses arrive as data (`_(user.role)` in templates).
 STORED_VALUE_MESSAGES = (
     N_("admin"), N_("moderator"), N_("viewer"),
     N_("draft"), N_("approved"), N_("discarded"),
     N_("running"), N_("ok"), N_("failed"), N_("abandoned"), N_("partial"),
+    N_("open"), N_("requested"), N_("granted"), N_("declined"),  # picture rights
 )
