@@ -36,6 +36,7 @@ _MASKED_WORD_RE = re.compile(r"[^\W_]+(?:\*+[^\W_]+)+")
 _INFLECTIONS = ("", "s", "e", "en", "er", "es", "n", "t", "ed", "ing", "in", "ers")
 # Gender star forms ("Mitarbeiter*innen") are ordinary German, not masking.
 _GENDER_TAILS = ("in", "innen")
+_UNMASKED_CACHE = 10_000  # masked words whose reading is remembered
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ class TermMatcher:
         start_trie, end_trie = _Trie(), _Trie()
         self._by_key: dict[tuple[bool, str], Term] = {}
         self._masked_candidates: dict[str, list[tuple[str, Term]]] = defaultdict(list)
+        self._unmasked: dict[str, str | None] = {}  # masked word → its reading (a pattern is compiled per new word)
         for term in self.terms:
             atoms = _atoms(term.core)
             open_end = term.kind in ("prefix", "infix")
@@ -274,7 +276,7 @@ class TermMatcher:
         positions: list[int] = []
         done = 0
         for match in _MASKED_WORD_RE.finditer(text):
-            word = self._unmasked_word(match.group())
+            word = self._unmasked_reading(match.group())
             if word is None:
                 continue
             parts.append(text[done : match.start()])
@@ -287,6 +289,13 @@ class TermMatcher:
         parts.append(text[done:])
         positions.extend(range(done, len(text)))
         return "".join(parts), positions
+
+    def _unmasked_reading(self, word: str) -> str | None:
+        if word not in self._unmasked:
+            if len(self._unmasked) >= _UNMASKED_CACHE:
+                self._unmasked.clear()
+            self._unmasked[word] = self._unmasked_word(word)
+        return self._unmasked[word]
 
     def _unmasked_word(self, word: str) -> str | None:
         pieces = word.split("*")
