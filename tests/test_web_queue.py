@@ -309,3 +309,19 @@ def test_drafts_are_listed_edited_and_approved_escaped(site):
     assert client.post("/drafts/1/status", data={"csrf_token": token, "status": "published"}).status_code == 400
     assert "Bereit" in client.get("/drafts?status=approved").text
     assert client.get("/drafts/99").status_code == 404
+
+
+def test_evidence_labels_follow_the_page_language(site):
+    from campaign_worker.moderation.verdict import Verdict
+
+    verdict = Verdict("review", "relevance.elsewhere", "Kein Bezug zur Kampagne", "No relation to the campaign",
+                      ("Bezug: Krönchen", "fremde Kampagne: #pflegeinberlin", "Gegenrede: warnung"))
+    with transaction(site.engine) as connection:
+        queue.apply_rule_verdict(connection, "siegen", site.ids["p1"], verdict, ["fachkraefte"], recheck=True)
+    client, token = signed_in(site, "moderator")
+    german = client.get("/queue?campaign=siegen").text
+    assert "<li>Bezug: Krönchen</li>" in german and "<li>fremde Kampagne: #pflegeinberlin</li>" in german
+    client.post("/lang", data={"lang": "en", "next": "/queue", "csrf_token": token})
+    english = client.get("/queue?campaign=siegen").text
+    assert "<li>Relation: Krönchen</li>" in english and "<li>other campaign: #pflegeinberlin</li>" in english
+    assert "<li>counter-speech: warnung</li>" in english and "Bezug:" not in english

@@ -69,6 +69,20 @@ def format_number(value: int | float | None, language: str) -> str:
     return format_decimal(value, locale=BABEL_LOCALES[pick_language(language)])
 
 
+# Evidence is stored as the rules wrote it, some items with a German label before the found
+# words ("Bezug: Krönchen"); English pages show the label in English.
+_EVIDENCE_LABELS_EN = {"Bezug: ": "Relation: ", "fremde Kampagne: ": "other campaign: ", "Gegenrede: ": "counter-speech: "}
+
+
+def evidence_item(item: str, language: str) -> str:
+    """One stored evidence item as a page in `language` shows it."""
+    if pick_language(language) == "en":
+        for german, english in _EVIDENCE_LABELS_EN.items():
+            if item.startswith(german):
+                return english + item[len(german):]
+    return item
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction that templates translate from a stored value."""
     return message
