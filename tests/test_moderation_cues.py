@@ -124,6 +124,9 @@ def test_counter_speech_words_per_label():
     assert countered_by("hate", normalize("Wir stehen gegen Hetze").text) is not None
     assert countered_by("hate", normalize("Gegenüber vom Bahnhof").text) is None, "whole word only"
     assert countered_by("profanity", normalize("Achtung").text) is None, "no counter-speech for insults"
+    assert countered_by("offtopic", normalize("Nach 3 Jahren Berlin wieder hier #berlin").text) == "wieder hier"
+    assert countered_by("offtopic", normalize("Wir sind aus München hergezogen").text) == "hergezogen"
+    assert countered_by("offtopic", normalize("Sonnenuntergang am Strand #mallorca").text) is None
     reported = normalize('Unter unserem Foto stand „Heimatliebe statt Multikulti 88“. Danke an alle, die widersprochen haben.').text
     assert countered_by("hate", reported) == "„heimatliebe statt multikulti 88“"
     assert countered_by("hate", normalize('Die neuen „Fachkräfte“ sind bestimmt super').text) is None, "scare quotes"
@@ -149,3 +152,14 @@ def test_genuine_posts_with_counter_speech_do_not_raise_the_reject_threshold():
     texts = ["achtung betrueger"] * 2 + ["krone"] * 998 + ["gebuehr"] * 10
     assert thresholds(probabilities, y)["reject_at.spam"] > 0.97
     assert thresholds(probabilities, y, texts)["reject_at.spam"] == REJECT_FLOOR
+
+
+def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_rejection(tmp_path):
+    sure_offtopic = _Fixed(genuine=0.01, offtopic=0.99)
+    away = moderator(tmp_path, sure_offtopic).evaluate(post("Drei Wochen Sonne und Tapas 🌞 #meinherztraegtkrone #barcelona"))
+    assert away.decision == "reject" and away.rule in ("model.offtopic", "relevance.elsewhere")
+    back = moderator(tmp_path, sure_offtopic).evaluate(post("Nach 3 Jahren Berlin wieder hier – fehlt mir nicht. #meinherztraegtkrone #berlin"))
+    assert back.decision == "review"
+    learned = next(c.verdict for c in back.checks if c.rule == "model")
+    assert learned.decision == "review" and learned.reason_de.startswith("Erwähnt einen Umzug oder eine Rückkehr hierher")
+    assert "Bezug: wieder hier" in learned.evidence

@@ -55,6 +55,17 @@ def test_relevance_finds_region_themes_and_other_regions_tags():
     assert foreign.foreign == ("mallorca",) and foreign.elsewhere and not foreign.on_topic
     # A word that merely starts like a place does not count ("Siegerin" is not "Siegen").
     assert not rule.signals(normalize("Die Siegerin des Turniers").text).region
+    # The river counts, a victory does not.
+    assert rule.signals(normalize("Abendspaziergang an der Sieg").text).region
+    assert not rule.signals(normalize("Ein Sieg für das Klima! #sieg").text).region
+
+
+def test_the_tag_posts_are_collected_by_is_no_evidence_of_the_region():
+    rule = RelevanceRule(shipped("medizin-pflege"))
+    tagged = rule.signals(normalize("Unsere Intensivstation an der Elbe sucht Verstärkung #medizinundpflege #südwestfalen").text)
+    assert tagged.own_tag and not tagged.region, "every collected post carries #südwestfalen"
+    named = rule.signals(normalize("Pflege in Südwestfalen: unser Team in Olpe #medizinundpflege").text)
+    assert {"suedwestfalen", "olpe"} <= set(named.region)
 
 
 def test_a_post_from_another_region_is_never_approved_and_says_why(home):
@@ -206,3 +217,4 @@ def test_a_campaign_without_relevance_lists_never_rejects_a_post_as_off_topic(tm
                                  "Unser Team feiert das Freibad 🌞 #neuekampagne"]):
         outcome = moderator.evaluate(candidate(caption, n=n))
         assert not (outcome.decision == "reject" and outcome.rule == "model.offtopic"), (caption, outcome.verdict)
+

@@ -107,9 +107,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "stolperstein", "danke", "thank", "stolz", "proud", "team", "kolleg",
     ),
 }
-# Words of posts that warn against a scam or stand against hate while quoting it. The model reads
-# the quote like the real thing, so where these words stand its rejection for that label becomes
-# a review (`countered_by`); training sets the reject thresholds without such posts (`train.py`).
+# Words of posts that warn against a scam or stand against hate while quoting it, or that tell of
+# moving here from elsewhere. The model reads the quote (or the other place) like the real thing,
+# so where these words stand its rejection for that label becomes a review (`countered_by`);
+# training sets the reject thresholds without such posts (`train.py`).
 COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
     "spam": (
         "achtung", "vorsicht", "warnung", "warnen", "warnt ", "betrueger", "betrug", "fake", "phishing", "scam",
@@ -120,6 +121,13 @@ COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
         "rassis", "racis", "hetze", "hass", "gegen ", "kein platz", "angezeigt", "anzeige", "geloescht", "loeschen",
         "melden", "gemeldet", "nie wieder", "never again", "stolperstein", "gedenk", "erinner", "solidar",
         "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier",
+    ),
+    # People who moved here, came back or commute name the place they left: that is not off-topic.
+    "offtopic": (
+        "zurueck", "rueckkehr", "heimgekehrt", "heimgekommen", "wieder hier", "wieder da ", "wieder zuhause",
+        "wieder zu hause", "wieder daheim", "hergezogen", "hierher", "zugezogen", "neu hier", "pendl", "pendel",
+        "back home", "moved here", "moved back", "came back", "coming back", "back here", "home again", "returnee",
+        "commut",
     ),
 }
 # Labels for which a quotation of two words or more counts as counter-speech.
@@ -195,7 +203,7 @@ def _counter_patterns() -> dict[str, re.Pattern[str]]:
 
 
 def countered_by(label: str, folded_text: str) -> str | None:
-    """The first counter-speech word for `label` (spam, hate) in a folded text, or None.
+    """The first counter-speech word for `label` (spam, hate, offtopic) in a folded text, or None.
 
     For hate, a quotation of two words or more counts too: statements against hate quote the
     comment they received, while hate speaks for itself (scare quotes around one word,

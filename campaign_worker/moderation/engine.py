@@ -22,7 +22,8 @@ How verdicts combine (first match wins):
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
    for spam, profanity, hate or offtopic; a trusted account's post goes to review, and so does
    a post with counter-speech words for that label (`cues.countered_by`: a scam warning, a
-   statement against hate). Off-topic is never claimed of a post naming a place of the region.
+   statement against hate, a move or return here). Off-topic is never claimed of a post naming
+   a place of the region.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
    least `corroborate_at` likely, again unless counter-speech words stand in the post. The
@@ -215,7 +216,7 @@ class Moderator:
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
             counter = countered_by(label, post.norm.text) if decision == "reject" else None
             if counter is not None:
-                model = _countered(model, counter)
+                model = _countered(model, counter, label)
         return _check(RELEVANCE, relevance), _check(MODEL, model)
 
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
@@ -334,8 +335,12 @@ def _disputed(verdict: Verdict) -> Verdict:
                      "Rule and model disagree, so review instead of rejection: {reason}")
 
 
-def _countered(verdict: Verdict, word: str) -> Verdict:
-    """The model would reject a post that warns against a scam or stands against hate while quoting it."""
+def _countered(verdict: Verdict, word: str, label: str) -> Verdict:
+    """The model would reject a post that warns against a scam, stands against hate while quoting it,
+    or tells of moving here from the other place it names."""
+    if label == "offtopic":
+        return _reworded(verdict, "review", "Erwähnt einen Umzug oder eine Rückkehr hierher, daher Prüfung: {reason}",
+                         "Mentions moving or coming back here, so review: {reason}", verdict.evidence + (f"Bezug: {word}",))
     return _reworded(verdict, "review", "Möglicherweise Warnung oder Gegenrede, daher Prüfung: {reason}",
                      "Possibly a warning or counter-speech, so review: {reason}", verdict.evidence + (f"Gegenrede: {word}",))
 

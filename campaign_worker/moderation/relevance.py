@@ -2,7 +2,8 @@
 
 The campaign file's `[relevance]` table names the region (places, landmarks, institutions)
 and the themes; its `hashtags` are the campaign's own tags; `foreign_hashtags` are other
-regions' campaign tags. A post is measured against them on the folded text (case, umlauts,
+regions' campaign tags. The tags posts are collected by never count as a region word (every
+post carries one). A post is measured against them on the folded text (case, umlauts,
 leetspeak and `#` do not matter): a word or phrase counts when it starts a word, and a term
 written with a trailing `*` also matches longer words (`siegerl*` → „Siegerländer“).
 
@@ -140,6 +141,7 @@ class RelevanceRule:
         self.region = _compiled(tuple(settings.region))
         self.themes = _compiled(tuple(settings.themes))
         self.own_tags = _compiled(tuple(own), hashtag=True)
+        self.collected_tags = _compiled(tuple(campaign.hashtags), hashtag=True)  # what posts are collected by
         self.foreign = _compiled(tuple(settings.foreign_hashtags), hashtag=True)
         # Without region words or themes nothing says what belongs to the campaign, so nothing
         # may be rejected as off-topic (a new campaign starts here).
@@ -147,9 +149,13 @@ class RelevanceRule:
 
     def signals(self, folded_text: str) -> Signals:
         """The campaign's signals in a post's folded text (caption plus hashtags)."""
+        # The tags posts are collected by say nothing of the region: every post carries one
+        # (#südwestfalen is a tag of the medical campaign and a region word of both).
+        collected = self.collected_tags
+        prose = collected.pick.sub(" ", folded_text) if collected and collected.scan.search(folded_text) else folded_text
         return Signals(
-            region=_found(self.region, folded_text),
-            themes=_found(self.themes, folded_text),
+            region=_found(self.region, prose),
+            themes=_found(self.themes, prose),
             own_tag=bool(self.own_tags and self.own_tags.scan.search(folded_text)),
             foreign=tuple(m.lstrip("#") for m in _found(self.foreign, folded_text)),
         )
