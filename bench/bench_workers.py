@@ -33,28 +33,6 @@ CAMPAIGNS = int(os.environ.get("BENCH_WORKER_CAMPAIGNS", "50"))
 POSTS = int(os.environ.get("BENCH_WORKER_POSTS", "20"))
 CLI = [sys.executable, "-c", "from campaign_worker.cli import run; run()"]
 
-CAMPAIGN = """
-name = "Bench {n}"
-hashtags = ["bench{n}"]
-[[audiences]]
-key = "fachkraefte"
-label = "Fachkräfte"
-tone = "Sie"
-keywords = ["stadt"]
-cta_text = "Jobs entdecken"
-cta_url = "https://example.org/"
-[[sources]]
-id = "mem"
-type = "memory"
-generate = {posts}
-page_size = 10
-latency_ms = 200
-session = "account_{n}"
-[moderation]
-auto_approve_all = true
-[drafts]
-channels = ["instagram"]
-"""
 
 
 def _database():
@@ -75,11 +53,14 @@ def _drop(admin, name: str) -> None:
 
 
 def _home(root: Path) -> Path:
+    from campaign_worker.sources.memory import generated_campaign
+
     home = root / "home"
     (home / "config" / "campaigns").mkdir(parents=True)
     (home / "jobs").mkdir()
     for n in range(CAMPAIGNS):
-        (home / "config" / "campaigns" / f"b{n:03d}.toml").write_text(CAMPAIGN.format(n=n, posts=POSTS), encoding="utf-8")
+        (home / "config" / "campaigns" / f"b{n:03d}.toml").write_text(
+            generated_campaign(f"Bench {n}", f"bench{n}", posts=POSTS, latency_ms=200, session=f"account_{n}"), encoding="utf-8")
     (home / "jobs" / "collect.toml").write_text(
         'task = "collect"\njitter_seconds = 0\n[trigger]\ntype = "interval"\nhours = 1\n', encoding="utf-8")
     (home / "config" / "worker.toml").write_text("[workers]\ntick_seconds = 1\n[metrics]\nenabled = false\n", encoding="utf-8")

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from campaign_worker.scheduler import ledger
+from campaign_worker.sources.memory import generated_campaign
 from campaign_worker.scheduler.jobs import load_jobs
 from campaign_worker.scheduler.runner import JobRunner
 from campaign_worker.config.worker import load_settings
@@ -30,28 +31,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PG_ADMIN_URL = os.environ.get("CAMPAIGN_WORKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CLI = [sys.executable, "-c", "from campaign_worker.cli import run; run()"]
 
-CAMPAIGN = """
-name = "Test {slug}"
-hashtags = ["tag{slug}"]
-[[audiences]]
-key = "fachkraefte"
-label = "Fachkräfte"
-tone = "Sie"
-keywords = ["stadt"]
-cta_text = "Jobs entdecken"
-cta_url = "https://example.org/"
-[[sources]]
-id = "mem"
-type = "memory"
-generate = {posts}
-page_size = 10
-latency_ms = {latency}
-session = "shared_account"
-[moderation]
-auto_approve_all = true
-[drafts]
-channels = ["instagram"]
-"""
 
 
 @pytest.fixture
@@ -79,7 +58,8 @@ def worker_home(tmp_path: Path):
 
 def write_home(home: Path, *, posts: int, latency: int, every: str, stalled_after: int = 30) -> None:
     for slug in ("alpha", "beta"):
-        (home / "config" / "campaigns" / f"{slug}.toml").write_text(CAMPAIGN.format(slug=slug, posts=posts, latency=latency), encoding="utf-8")
+        (home / "config" / "campaigns" / f"{slug}.toml").write_text(
+            generated_campaign(f"Test {slug}", f"tag{slug}", posts=posts, latency_ms=latency, session="shared_account"), encoding="utf-8")
     (home / "jobs" / "collect.toml").write_text(
         f'task = "collect"\ncampaigns = ["alpha", "beta"]\njitter_seconds = 0\n[trigger]\ntype = "interval"\n{every}\n',
         encoding="utf-8",

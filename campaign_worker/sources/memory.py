@@ -115,3 +115,35 @@ class MemorySource(Source):
             return 0
         run.note("fortgesetzt / resumed")
         return keys.index(after) + 1
+
+
+_GENERATED_CAMPAIGN = """name = "{name}"
+hashtags = ["{hashtag}"]
+[[audiences]]
+key = "fachkraefte"
+label = "Fachkräfte"
+tone = "Sie"
+keywords = ["stadt"]
+cta_text = "Jobs entdecken"
+cta_url = "https://example.org/"
+[[sources]]
+id = "mem"
+type = "memory"
+generate = {posts}
+page_size = 10
+latency_ms = {latency_ms}
+session = "{session}"
+[moderation]
+auto_approve_all = true
+[drafts]
+channels = ["instagram"]
+"""
+
+
+def generated_campaign(name: str, hashtag: str, *, posts: int, latency_ms: int, session: str) -> str:
+    """A campaign file whose only source makes up `posts` posts, answering each page after `latency_ms`.
+
+    Every post is approved and drafted for Instagram: what worker tests and the scale-out
+    benchmark need to watch collect → moderate → drafts without a platform.
+    """
+    return _GENERATED_CAMPAIGN.format(name=name, hashtag=hashtag, posts=posts, latency_ms=latency_ms, session=session)
