@@ -163,3 +163,17 @@ def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_reject
     learned = next(c.verdict for c in back.checks if c.rule == "model")
     assert learned.decision == "review" and learned.reason_de.startswith("Erwähnt einen Umzug oder eine Rückkehr hierher")
     assert "Bezug: wieder hier" in learned.evidence
+
+
+def test_a_text_the_model_likes_does_not_dispute_a_copy_of_the_campaigns_picture(tmp_path):
+    sure_genuine = _Fixed(genuine=0.99)
+    judge = moderator(tmp_path, sure_genuine)
+    own = Candidate("t:own", "Unser Motiv des Monats: die Krone #meinherztraegtkrone", "meinherztraegtkrone",
+                    ("meinherztraegtkrone",), NOON, image_hashes=("c3a5f0e1b2d49687",))
+    judge.evaluate(own)
+    repost = Candidate("t:repost", "Wie schön! #meinherztraegtkrone", "fan_franzi", ("meinherztraegtkrone",), NOON,
+                       image_hashes=("c3a5f0e1b2d49686",))
+    outcome = judge.evaluate(repost)
+    assert (outcome.decision, outcome.rule) == ("reject", "duplicate.own_repost")
+    spam = judge.evaluate(post("DM for promo 📩 get featured! #meinherztraegtkrone"))
+    assert spam.decision == "review" and "Regel und Modell widersprechen sich" in spam.verdict.reason_de
