@@ -165,7 +165,7 @@ def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_reject
     assert "Bezug: wieder hier" in learned.evidence
 
 
-def test_a_text_the_model_likes_does_not_dispute_a_copy_of_the_campaigns_picture(tmp_path):
+def test_a_text_the_model_likes_does_not_dispute_a_repost_of_the_campaigns_picture(tmp_path):
     sure_genuine = _Fixed(genuine=0.99)
     judge = moderator(tmp_path, sure_genuine)
     own = Candidate("t:own", "Unser Motiv des Monats: die Krone #meinherztraegtkrone", "meinherztraegtkrone",

@@ -15,9 +15,9 @@ How verdicts combine (first match wins):
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
    likely label (praise with one swear word goes to review); with `vulgar = "review"` a post
    whose only list word is vulgar goes to review even when the model calls it vulgar.
-   A word rule's rejection (blocklist, spam) of a post the model finds clearly genuine
-   (P(genuine) ≥ 0.75: a quoted slogan, a place name) goes to review instead; a copy (a repost
-   of the campaign's picture, another account's caption) stays rejected whatever its words.
+   A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
+   a quoted slogan, a place name) goes to review instead; a repost of the campaign's own post
+   stays rejected whatever its words.
    A listed insult or hate phrase standing only in quotation marks goes to review
    (`blocklist.quoted`): posts against hate quote what they received.
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
@@ -74,9 +74,9 @@ BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MO
 RULES = (BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MODEL)
 UNSURE_BELOW = 0.5  # P(genuine) under which even `all` asks a person
 DISPUTE_AT = 0.75  # P(genuine) from which a rule's rejection goes to a person instead
-# Rules whose rejection rests on what the text says, so the text model may dispute it; a copied
-# caption or a repost of the campaign's picture is a copy however harmless its words.
-_READ_FROM_TEXT = ("blocklist.", "spam.")
+# Rejections the text model may not dispute: a repost of the campaign's own post is a copy of what
+# the wall already shows, however harmless its words.
+_UNDISPUTED = frozenset({"duplicate.own_repost"})
 MODEL_REASONS = {
     "spam": ("Sieht nach Spam oder Betrug aus (Modell)", "Looks like spam or a scam (model)"),
     "profanity": ("Beleidigende oder vulgäre Sprache (Modell)", "Insulting or vulgar language (model)"),
@@ -250,7 +250,7 @@ class Moderator:
                 return certain[0]
             if trusted:
                 return _held_for_review(rejects[0])
-            if prediction.genuine >= DISPUTE_AT and rejects[0].rule.startswith(_READ_FROM_TEXT):
+            if prediction.genuine >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
                 return _disputed(rejects[0])
             return rejects[0]
         vulgar = by_rule[BLOCKLIST]
