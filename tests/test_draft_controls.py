@@ -183,5 +183,11 @@ def test_the_draft_page_speaks_the_viewers_language_and_shows_probabilities_as_p
     english = client.get(f"/drafts/{draft_id}").text
     assert ": Apprentices · Instagram</h1>" in english and "<h2>Picture rights</h2>" in english and "<strong>open</strong>" in english and "recognisable people: no" in english
     assert ">Probability<" in english and "May be shared: a post by a partner" in english and "(for the bio)" in english
-    for german_word in ("Bildrechte", "Einwilligung", "Minderjährige", "Vorschau", "Zeichen"):
+    assert '<span class="badge">Draft</span>' in english and "Set status: Ready" in english
+    assert '<span class="badge">Entwurf</span>' in german and "Status setzen: Bereit" in german
+    listing = client.get("/drafts").text
+    assert '<span class="badge">Draft</span>' in listing and ">Ready</option>" in listing
+    assert ">Apprentices</td>" in listing, "the campaign's own English audience label"
+    assert "<span>Page 1</span>" in listing and "Seite" not in listing
+    for german_word in ("Bildrechte", "Einwilligung", "Minderjährige", "Vorschau", "Zeichen", "Entwurf", "Bereit"):
         assert german_word not in english

@@ -430,7 +430,7 @@ def draft_review(ws: Workspace, connection, row: dict) -> dict:
     limits = CHANNELS.get(row["channel"])
     return {
         "audience_label": audience.label, "channel_label": CHANNEL_LABELS.get(row["channel"], row["channel"]),
-        "status_labels": STATUS_LABELS, "max_chars": channel_limit(row["channel"]),
+        "max_chars": channel_limit(row["channel"]),
         "preview_chars": limits.preview_chars if limits else None, "length": grapheme_len(row["text"]),
         "crops": row["crops"] or [], "rights": rights,
         "blocker": reason,

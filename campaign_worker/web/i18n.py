@@ -88,6 +88,14 @@ def N_(message: str) -> str:
     return message
 
 
+# A draft's status as pages name it ("approved" drafts are ready to post, not approved posts).
+DRAFT_STATUS_MESSAGES = {"draft": N_("Draft"), "approved": N_("Ready"), "discarded": N_("Discarded")}
+
+
+def draft_status_label(status: str, language: str) -> str:
+    return gettext_for(language)(DRAFT_STATUS_MESSAGES.get(status, status))
+
+
 # Roles, draft, job and picture-rights statuses arrive as data (`_(user.role)` in templates).
 STORED_VALUE_MESSAGES = (
     N_("admin"), N_("moderator"), N_("viewer"),

@@ -202,11 +202,13 @@ def drafts_page(request: Request, campaign: str = "", status: str = "", audience
     with reading(ws.engine) as connection:
         rows = drafts.recent_drafts(connection, campaign, status, DRAFTS_PER_PAGE + 1, audience=audience, channel=channel,
                                     offset=(page - 1) * DRAFTS_PER_PAGE)
-    audiences = {a.key: a.label for c in ws.campaigns.values() for a in c.audiences} | {drafts.GENERAL: "Alle Zielgruppen"}
+    language = request_language(request)
+    labels = {(slug, a.key): draft_controls.audience_label(c, a.key, language) for slug, c in ws.campaigns.items() for a in c.audiences}
+    audiences = {key: label for (_slug, key), label in labels.items()} | {drafts.GENERAL: translator(request)("All audiences")}
     return render(request, "web/drafts.html", {
         "drafts": rows[:DRAFTS_PER_PAGE], "campaigns": ws.campaigns, "campaign": campaign, "status": status, "statuses": DRAFT_STATUSES,
-        "audience": audience, "channel": channel, "audiences": audiences, "channels": drafts.CHANNEL_LABELS,
-        "status_labels": drafts.STATUS_LABELS, "page": page, "has_next": len(rows) > DRAFTS_PER_PAGE,
+        "audience": audience, "channel": channel, "audiences": audiences, "audience_labels": labels, "channels": drafts.CHANNEL_LABELS,
+        "page": page, "has_next": len(rows) > DRAFTS_PER_PAGE,
         "query": {"campaign": campaign, "status": status, "audience": audience, "channel": channel}})
 
 
