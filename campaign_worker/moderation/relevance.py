@@ -151,8 +151,7 @@ class RelevanceRule:
         """The campaign's signals in a post's folded text (caption plus hashtags)."""
         # The tags posts are collected by say nothing of the region: every post carries one
         # (#südwestfalen is a tag of the medical campaign and a region word of both).
-        collected = self.collected_tags
-        prose = collected.pick.sub(" ", folded_text) if collected and collected.scan.search(folded_text) else folded_text
+        prose = self.collected_tags.pick.sub(" ", folded_text) if self.collected_tags else folded_text
         return Signals(
             region=_found(self.region, prose),
             themes=_found(self.themes, prose),

@@ -93,13 +93,13 @@ DRAFT_STATUS_MESSAGES = {"draft": N_("Draft"), "approved": N_("Ready"), "discard
 
 
 def draft_status_label(status: str, language: str) -> str:
+    """A draft's status in `language`, as every page names it."""
     return gettext_for(language)(DRAFT_STATUS_MESSAGES.get(status, status))
 
 
-# Roles, draft, job and picture-rights statuses arrive as data (`_(user.role)` in templates).
+# Roles, job and picture-rights statuses arrive as data (`_(user.role)` in templates).
 STORED_VALUE_MESSAGES = (
     N_("admin"), N_("moderator"), N_("viewer"),
-    N_("draft"), N_("approved"), N_("discarded"),
     N_("running"), N_("ok"), N_("failed"), N_("abandoned"), N_("partial"),
     N_("open"), N_("requested"), N_("granted"), N_("declined"),  # picture rights
 )
