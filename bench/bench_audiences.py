@@ -28,7 +28,7 @@ from campaign_worker.moderation.audiences import match_audiences  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "moderation"
 SPLITS = {"dev": DATA / "dev.jsonl", "extra": DATA / "extra" / "audiences.jsonl", "holdout": DATA / "holdout.jsonl",
-          "holdout_b": DATA / "holdout_b.jsonl"}
+          "holdout_b": DATA / "holdout_b.jsonl", "holdout_c": DATA / "holdout_c.jsonl"}
 
 
 def campaigns() -> dict:
@@ -68,7 +68,7 @@ def matched(campaign, caption: str) -> list[str]:
     return [m.key for m in match_audiences(campaign, caption)]
 
 
-def main(splits: tuple[str, ...] = ("dev", "extra", "holdout", "holdout_b")) -> dict:
+def main(splits: tuple[str, ...] = ("dev", "extra", "holdout", "holdout_b", "holdout_c")) -> dict:
     all_campaigns = campaigns()
     figures = {}
     for split in splits:

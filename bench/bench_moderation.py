@@ -41,7 +41,7 @@ from figures import figure
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "data" / "moderation_corpus.jsonl"
-SPLITS = {name: REPO / "tests" / "data" / "moderation" / f"{name}.jsonl" for name in ("dev", "holdout", "holdout_b")}
+SPLITS = {name: REPO / "tests" / "data" / "moderation" / f"{name}.jsonl" for name in ("dev", "holdout", "holdout_b", "holdout_c")}
 JUNK = ("spam", "profanity", "hate", "offtopic")
 BLOCKED_IN_CORPUS = ["followers_fabrik", "troll_siegen"]
 SYNTHETIC_POSTS = 100_000

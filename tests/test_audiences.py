@@ -139,7 +139,7 @@ def test_prediction_reads_a_post_as_training_weighed_it(tmp_path, shipped):
         assert np.allclose(got, expected[n]) and len(reading.rows) > 20
 
 
-@pytest.mark.parametrize("held_out", ["holdout.jsonl", "holdout_b.jsonl"])
+@pytest.mark.parametrize("held_out", ["holdout.jsonl", "holdout_b.jsonl", "holdout_c.jsonl"])
 def test_training_refuses_the_held_out_halves(tmp_path, held_out):
     with pytest.raises(SystemExit, match="only measured"):
         train_main(["--data", str(data_dir() / held_out), "--out", str(tmp_path / "x.npz")])

@@ -37,6 +37,16 @@ def test_rules_decide_new_posts_and_never_touch_them_again(sqlite_workspace):
     assert (states["approved"], states["rejected"], states["pending"]) == (2, 0, 1)
 
 
+def test_recheck_says_how_many_decisions_stayed_as_they_were(sqlite_workspace, capsys):
+    seed(sqlite_workspace)
+    home = str(sqlite_workspace.home.root)
+    assert main(["--home", home, "moderate", "--campaign", "siegen"]) == 0
+    assert "3 geprüft" in capsys.readouterr().out
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--recheck"]) == 0
+    # Nothing changed: without the last figure "0 zur Prüfung" would read as an empty queue.
+    assert "3 geprüft – 0 freigegeben, 0 abgelehnt, 0 zur Prüfung, 3 unverändert" in capsys.readouterr().out
+
+
 def test_each_decision_keeps_the_models_score_and_the_queue_shows_it(sqlite_workspace):
     from sqlalchemy import select
 
@@ -83,8 +93,14 @@ def test_dry_run_prints_one_json_line_per_post_and_stores_nothing(sqlite_workspa
     home = str(sqlite_workspace.home.root)
     assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 0
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(r["id"], r["decision"]) for r in results] == [("a", "reject"), ("b", "approve"), ("c", "review")]
+    # The shipped Siegen campaign trusts the machine (`confident`): a clean local post needs no person.
+    assert [(r["id"], r["decision"]) for r in results] == [("a", "reject"), ("b", "approve"), ("c", "approve")]
+    assert results[2]["rule"] == "model.confident"
     assert all(r["rule"] and r["reason"] for r in results)
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source),
+                 "--auto-approve", "partners"]) == 0
+    partners = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["decision"]) for r in partners] == [("a", "reject"), ("b", "approve"), ("c", "review")]
     assert collect_stats(sqlite_workspace)["posts"] == 0
 
 

@@ -90,7 +90,7 @@ def test_training_reads_every_file_but_the_holdout_and_maps_old_labels():
     assert {r["label"] for r in rows} == set(LABELS), "insult and sexual of the old corpus count as profanity"
     assert len({r["source"] for r in rows}) == len(paths)
     assert not any(p.name.startswith("holdout") for p in paths)
-    for held_out in ("holdout.jsonl", "holdout_b.jsonl"):
+    for held_out in ("holdout.jsonl", "holdout_b.jsonl", "holdout_c.jsonl"):
         with pytest.raises(ValueError, match="only measured"):
             load_training([REPO / "tests" / "data" / "moderation" / held_out])
 

@@ -85,6 +85,10 @@ def demo_home(request, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("readme") / "home"
     result = subprocess.run([*CLI, "--home", str(home), "demo"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
+    # As the README's order has it: the author's permission is recorded before `drafts ready`.
+    granted = subprocess.run([*CLI, "--home", str(home), "drafts", "rights", "1", "--status", "granted"],
+                             capture_output=True, text=True, timeout=120)
+    assert granted.returncode == 0, granted.stdout + granted.stderr
     if request.param == "every-status":
         from campaign_worker.publish.drafts import edit_draft
         from campaign_worker.store.db import transaction

@@ -51,8 +51,10 @@ def moderate_cmd(
 
     result = moderate(ws, campaign, recheck=recheck)
     for slug, counts in result["campaigns"].items():
+        # With --recheck most decisions stay as they were: say so, or "0 zur Prüfung" reads as an empty queue.
+        unchanged = f", {counts['unchanged']} unverändert" if counts.get("unchanged") else ""
         console.print(f"{slug}: {counts['evaluated']} geprüft – {counts['approved']} freigegeben, {counts['rejected']} abgelehnt, "
-                      f"{counts['pending']} zur Prüfung")
+                      f"{counts['pending']} zur Prüfung{unchanged}")
 
 
 def _explain(ws: Workspace, slug: str, ref: str, language: str) -> None:

@@ -10,7 +10,7 @@ that have that key (text features plus the rule evidence), and chooses the decis
 from out-of-fold predictions. The folds keep each file whole, so every post is judged by a
 model that never saw its writer (files are written by one writer each); with fewer files
 than folds, posts are dealt out at random (seeded). The same data and seed give the same file.
-`holdout.jsonl` and `holdout_b.jsonl` are refused: they are only ever measured.
+The held-out halves (`holdout*.jsonl`) are refused: they are only ever measured.
 """
 
 from __future__ import annotations

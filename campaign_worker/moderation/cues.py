@@ -97,6 +97,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "london", "new york", "nyc", "rom ", "barcelona", "italien", "spanien", "griechenland", "kroatien",
         "tuerkei", "istanbul", "antalya", "ostsee", "nordsee", "sylt", "alpen", "urlaub", "vacation",
         "holiday", "strand", "beach", "usa", "australia", "australien", "kanada", "canada",
+        "amsterdam", "grachten", "lissabon", "lisbon", "portugal", "santorini", "greece", "kiez ", "rheinufer", "deich",
+        "fischbroetchen", "weisswurst", "brezn", "servus", "elbe ", "alster", "isar ", "spree ", "bodensee", "gardasee",
     ),
     # posts that stand against hate (they quote it to reject it)
     "stance": (
