@@ -140,7 +140,9 @@ def test_drafts_without_cleared_rights_cannot_be_ready_in_cli_and_library(sqlite
         edit_draft(connection, draft.id, "maria", status="approved", ws=sqlite_workspace)
     assert main(["--home", home, "drafts", "rights", str(draft.id), "--consent", "--user", "maria"]) == 0
     assert "maria" in capsys.readouterr().out  # who answered, and when
+    capsys.readouterr()
     assert main(["--home", home, "drafts", "ready", str(draft.id)]) == 0
+    assert "1 Entwurf bereit" in capsys.readouterr().out
     with transaction(sqlite_workspace.engine) as connection:
         record(connection, "siegen", draft.post_id, "maria", status="declined")
     data, result = render(sqlite_workspace, "siegen", "json")

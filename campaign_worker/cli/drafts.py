@@ -122,7 +122,7 @@ def drafts_ready(ctx: typer.Context, draft_ids: List[int] = typer.Argument(..., 
             if draft_row(connection, draft_id) is None:
                 raise UserError(f"Entwurf {draft_id} gibt es nicht / no draft {draft_id}")
             edit_draft(connection, draft_id, user, status="approved", ws=ws)
-    console.print(f"{len(draft_ids)} Entwürfe bereit")
+    console.print(f"{len(draft_ids)} {'Entwurf' if len(draft_ids) == 1 else 'Entwürfe'} bereit")
 
 
 @drafts_app.command("rights")

@@ -52,7 +52,7 @@ def moderate_cmd(
     result = moderate(ws, campaign, recheck=recheck)
     for slug, counts in result["campaigns"].items():
         # With --recheck most decisions stay as they were: say so, or "0 zur Prüfung" reads as an empty queue.
-        unchanged = f", {counts['unchanged']} unverändert" if counts.get("unchanged") else ""
+        unchanged = f", {counts['unchanged']} unverändert" if counts["unchanged"] else ""
         console.print(f"{slug}: {counts['evaluated']} geprüft – {counts['approved']} freigegeben, {counts['rejected']} abgelehnt, "
                       f"{counts['pending']} zur Prüfung{unchanged}")
 
