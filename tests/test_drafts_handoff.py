@@ -14,7 +14,7 @@ from PIL import Image
 
 from campaign_worker.cli.main import main
 from campaign_worker.moderation.audiences import match_audiences
-from campaign_worker.publish.crops import SIZES, crop_box, make_crops
+from campaign_worker.publish.crops import MIN_WIDTH, SIZES, crop_box, make_crops
 from campaign_worker.publish.drafts import Composer, compose, edit_draft, list_drafts
 from campaign_worker.publish.export import guard_cell, render
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len
@@ -122,6 +122,20 @@ def test_crops_have_the_channel_sizes_and_no_metadata(tmp_path):
             assert not picture.getexif() and "icc_profile" not in picture.info
     left, top, right, bottom = crop_box(3000, 2000, SIZES["4x5"], (0.9, 0.5))
     assert right == 3000 and top == 0 and abs((right - left) / (bottom - top) - 0.8) < 0.01  # focal point to the right
+
+
+def test_a_small_picture_is_not_blown_up_but_kept_at_the_platforms_minimum_width(tmp_path):
+    source = tmp_path / "small.jpg"
+    Image.new("RGB", (640, 640), (20, 120, 60)).save(source)
+    narrow = tmp_path / "narrow.jpg"
+    Image.new("RGB", (200, 600), (20, 120, 60)).save(narrow)
+    made = {c.ratio: c for c in make_crops(source, tmp_path / "out", "small", "instagram")}
+    assert {r: (c.width, c.height) for r, c in made.items()} == {"4x5": (512, 640), "1x1": (640, 640), "9x16": (360, 640)}
+    (square,) = [c for c in make_crops(narrow, tmp_path / "out", "narrow", "instagram") if c.ratio == "1x1"]
+    for crop in [*made.values(), square]:
+        with Image.open(crop.path) as picture:
+            assert picture.size == (crop.width, crop.height)
+    assert (square.width, square.height) == (MIN_WIDTH, MIN_WIDTH)  # 200 px wide: scaled up to what Instagram takes
 
 
 # --- rights -----------------------------------------------------------------------------

@@ -119,8 +119,22 @@ def test_counter_speech_also_stops_agreement_between_rule_and_model(tmp_path):
     assert outcome.decision == "review"
 
 
+def test_a_hate_code_quoted_to_report_it_goes_to_a_person_and_stays_rejected_without_counter_speech(tmp_path):
+    unsure = _Fixed(genuine=0.4, hate=0.6)  # below the model's own dispute of a rule
+    reported = ("Saw a sticker with '1488' on a lamppost near Siegen station today. Reported it to the city "
+                "and scraped it off. #meinherztraegtkrone")
+    outcome = moderator(tmp_path, unsure).evaluate(post(reported))
+    assert outcome.decision == "review" and outcome.rule == "blocklist.hate"
+    assert outcome.verdict.reason_de.startswith("Möglicherweise Warnung oder Gegenrede, daher Prüfung: ")
+    plain = moderator(tmp_path, unsure).evaluate(post("Siegen bleibt deutsch 1488 #meinherztraegtkrone"))
+    assert plain.decision == "reject" and plain.rule == "blocklist.hate"
+
+
 def test_counter_speech_words_per_label():
     assert countered_by("spam", normalize("ACHTUNG Phishing!!").text) == "achtung"
+    assert countered_by("spam", normalize("Liebe Kolleginnen: zahlt KEINE Vermittlungsgebühr!").text) == "zahlt keine"
+    assert countered_by("spam", normalize("Nurses never pay for a job offer here").text) == "never pay"
+    assert countered_by("hate", normalize("Sticker with a code on the station. Reported it.").text) == "report"
     assert countered_by("hate", normalize("Wir stehen gegen Hetze").text) is not None
     assert countered_by("hate", normalize("Gegenüber vom Bahnhof").text) is None, "whole word only"
     assert countered_by("profanity", normalize("Achtung").text) is None, "no counter-speech for insults"

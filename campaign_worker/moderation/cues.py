@@ -118,11 +118,13 @@ COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
         "achtung", "vorsicht", "warnung", "warnen", "warnt ", "betrueger", "betrug", "fake", "phishing", "scam",
         "fraud", "reinfallen", "niemals", "never share", "beware", "watch out", "heads up", "gefaelscht",
         "nicht echt", "keine gebuehr", "ausschliesslich", "offiziell nur", "meldet", "blockier",
+        "zahlt keine", "zahlen sie keine", "never pay", "do not pay", "don't pay", "kein arbeitgeber",
+        "no employer", "keine serioese", "serioese arbeitgeber",
     ),
     "hate": (
         "rassis", "racis", "hetze", "hass", "gegen ", "kein platz", "angezeigt", "anzeige", "geloescht", "loeschen",
         "melden", "gemeldet", "nie wieder", "never again", "stolperstein", "gedenk", "erinner", "solidar",
-        "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier",
+        "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier", "report",
     ),
     # People who moved here, came back or commute name the place they left: that is not off-topic.
     "offtopic": (

@@ -252,6 +252,10 @@ class Moderator:
                 return _held_for_review(rejects[0])
             if prediction.genuine >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
                 return _disputed(rejects[0])
+            if rejects[0].rule == "blocklist.hate":  # a slur or code quoted in order to report it
+                word = countered_by("hate", text)
+                if word is not None:
+                    return _countered(rejects[0], word, "hate")
             return rejects[0]
         vulgar = by_rule[BLOCKLIST]
         if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted

@@ -3,7 +3,10 @@
 Sizes (CONTEXT.md): Instagram feed 4:5 (1080×1350) and 1:1 (1080×1080), story 9:16
 (1080×1920); Facebook and LinkedIn link posts 1.91:1 (1080×566) and 1:1. The crop keeps the
 focal point (x, y in 0–1 of width and height; the centre by default) as central as the
-picture allows, is scaled to the target size and saved as sRGB JPEG without metadata.
+picture allows, is scaled down to the target size and saved as sRGB JPEG without metadata. A
+picture smaller than the target is not blown up (that adds no detail, the platforms scale on
+display, and it cost most of a compose run): its crop keeps the picture's own pixels, and only
+one narrower than the platforms' minimum width (320 px) is scaled up to it.
 
 Cheap by design: a picture is decoded once for all the crops made from it; a JPEG is decoded
 at a reduced size (`Image.draft`, DCT scaling) when even the largest crop needs fewer pixels
@@ -30,6 +33,7 @@ CHANNEL_CROPS: dict[str, tuple[str, ...]] = {
     "facebook": ("1.91x1", "1x1"),
     "linkedin": ("1.91x1", "1x1"),
 }
+MIN_WIDTH = 320  # the narrowest picture Instagram takes (CONTEXT.md); narrower crops are scaled up to it
 _SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the picture by 90°
 
 
@@ -57,6 +61,13 @@ def crop_box(width: int, height: int, target: tuple[int, int], focal: tuple[floa
     left = int(min(max(fx * width - box_w / 2, 0), width - box_w))
     top = int(min(max(fy * height - box_h / 2, 0), height - box_h))
     return left, top, left + box_w, top + box_h
+
+
+def crop_size(box: tuple[int, int, int, int], ratio: str) -> tuple[int, int]:
+    """The size of a crop: the target size, or the box's own when it is smaller (never below MIN_WIDTH)."""
+    target_w, target_h = SIZES[ratio]
+    width = min(target_w, max(box[2] - box[0], MIN_WIDTH))
+    return (target_w, target_h) if width == target_w else (width, round(width * target_h / target_w))
 
 
 def crop_name(sha256: str, focal: tuple[float, float], ratio: str) -> str:
@@ -97,32 +108,33 @@ def open_srgb(source: Path, ratios: Iterable[str]) -> PilImage:
 
 
 def _pieces(picture: PilImage, ratios: list[str], focal: tuple[float, float]) -> dict[str, PilImage]:
-    """The ratios' crops at their target sizes. Boxes scaled by the same factor (those that take the
-    picture's full width, say) are cut from one scaled copy of their common area: one resample for
-    the group instead of one per ratio."""
+    """The ratios' crops at their sizes (`crop_size`). Boxes scaled by the same factor (those that
+    take the picture's full width, say) are cut from one scaled copy of their common area: one
+    resample for the group instead of one per ratio; a box kept at its own size is only cut."""
     from PIL import Image
 
-    groups: dict[float, list[tuple[str, tuple[int, int, int, int]]]] = {}
+    groups: dict[float, list[tuple[str, tuple[int, int, int, int], tuple[int, int]]]] = {}
     for ratio in ratios:
         box = crop_box(picture.width, picture.height, SIZES[ratio], focal)
-        groups.setdefault(round(SIZES[ratio][0] / (box[2] - box[0]), 3), []).append((ratio, box))
+        size = crop_size(box, ratio)
+        groups.setdefault(round(size[0] / (box[2] - box[0]), 3), []).append((ratio, box, size))
     pieces = {}
     for scale, members in groups.items():
-        if len(members) == 1:
-            (ratio, box), = members
-            pieces[ratio] = picture.resize(SIZES[ratio], Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        if len(members) == 1 or scale == 1.0:
+            for ratio, box, size in members:
+                same = size == (box[2] - box[0], box[3] - box[1])
+                pieces[ratio] = picture.crop(box) if same else picture.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
             continue
-        left, top = min(b[0] for _, b in members), min(b[1] for _, b in members)
-        right, bottom = max(b[2] for _, b in members), max(b[3] for _, b in members)
+        left, top = min(b[0] for _, b, _ in members), min(b[1] for _, b, _ in members)
+        right, bottom = max(b[2] for _, b, _ in members), max(b[3] for _, b, _ in members)
         common = picture.resize((round((right - left) * scale), round((bottom - top) * scale)), Image.Resampling.LANCZOS,
                                 box=(left, top, right, bottom), reducing_gap=3.0)
-        for ratio, box in members:
-            width, height = SIZES[ratio]
+        for ratio, box, (width, height) in members:
             x = min(max(round((box[0] - left) * scale), 0), max(common.width - width, 0))
             y = min(max(round((box[1] - top) * scale), 0), max(common.height - height, 0))
             piece = common.crop((x, y, x + width, y + height))
             pieces[ratio] = piece if common.width >= width and common.height >= height else picture.resize(
-                SIZES[ratio], Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+                (width, height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
     return pieces
 
 
@@ -137,7 +149,15 @@ def write_crops(picture: PilImage, target_dir: Path, ratios: Iterable[str], foca
         tmp = paths[ratio].with_suffix(".tmp")
         piece.save(tmp, "JPEG", quality=88, exif=b"", icc_profile=None)
         tmp.replace(paths[ratio])
-    return [Crop(ratio, paths[ratio], *SIZES[ratio]) for ratio in ratios]
+    return [Crop(ratio, paths[ratio], *(pieces[ratio].size if ratio in pieces else _stored_size(paths[ratio]))) for ratio in ratios]
+
+
+def _stored_size(path: Path) -> tuple[int, int]:
+    """The size of a crop file made earlier (read from its header only)."""
+    from PIL import Image
+
+    with Image.open(path) as stored:
+        return stored.size
 
 
 def make_crops(source: Path, target_dir: Path, stem: str, channel: str, focal: tuple[float, float] = (0.5, 0.5)) -> list[Crop]:
@@ -159,7 +179,7 @@ def make_picture_crops(source: Path, target_dir: Path, sha256: str, wanted: dict
     for focal, ratios in wanted.items():
         ordered = [r for r in SIZES if r in ratios]
         if picture is None:
-            made[focal] = [Crop(r, target_dir / crop_name(sha256, focal, r), *SIZES[r]) for r in ordered]
+            made[focal] = [Crop(r, path, *_stored_size(path)) for r in ordered for path in [target_dir / crop_name(sha256, focal, r)]]
         else:
             made[focal] = write_crops(picture, target_dir, ordered, focal, lambda r, f=focal: crop_name(sha256, f, r), reuse=True)
     return made
