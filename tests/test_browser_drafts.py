@@ -39,6 +39,9 @@ def test_draft_page_shows_crops_counts_graphemes_and_blocks_ready_without_rights
     expect(page.locator("h1")).to_contain_text("Familien · Instagram")  # labels, not keys
     expect(page.locator(".crops img")).to_have_count(3)
     page.wait_for_function(CROPS_LOADED, timeout=15_000)  # every crop loads (times out, and fails, if one does not)
+    # 1600×1200 is too small for a 1080×1350 crop: kept at 960×1200, yet shown as wide as the others.
+    expect(page.locator(".crops figcaption").first).to_have_text("4:5 · 960×1200")
+    assert {round(box["width"]) for box in (img.bounding_box() for img in page.locator(".crops img").all())} == {180}
     expect(page.locator(".rights .error")).to_contain_text("Bildrechte nicht geklärt")
     expect(page.locator("button[name=status][value=approved]")).to_be_disabled()
     area = page.locator("textarea[name=text]")
