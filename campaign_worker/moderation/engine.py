@@ -218,9 +218,8 @@ class Moderator:
             words = self.model.evidence(post.norm.text, self.model.labels.index(label))
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
-            counter = countered_by(label, post.norm.text) if decision == "reject" else None
-            if counter is not None:
-                model = _countered(model, counter, label)
+            if decision == "reject":
+                model = _unless_countered(model, label, post.norm.text)
         return _check(RELEVANCE, relevance), _check(MODEL, model)
 
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
@@ -253,9 +252,7 @@ class Moderator:
             if prediction.genuine >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
                 return _disputed(rejects[0])
             if rejects[0].rule == "blocklist.hate":  # a slur or code quoted in order to report it
-                word = countered_by("hate", text)
-                if word is not None:
-                    return _countered(rejects[0], word, "hate")
+                return _unless_countered(rejects[0], "hate", text)
             return rejects[0]
         vulgar = by_rule[BLOCKLIST]
         if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted
@@ -341,6 +338,12 @@ def _disputed(verdict: Verdict) -> Verdict:
     """A rule would reject what the model finds clearly genuine (a quote, a place name): a person decides."""
     return _reworded(verdict, "review", "Regel und Modell widersprechen sich, daher Prüfung: {reason}",
                      "Rule and model disagree, so review instead of rejection: {reason}")
+
+
+def _unless_countered(verdict: Verdict, label: str, folded_text: str) -> Verdict:
+    """A rejection for `label`, or a review where that label's counter-speech words stand."""
+    word = countered_by(label, folded_text)
+    return verdict if word is None else _countered(verdict, word, label)
 
 
 def _countered(verdict: Verdict, word: str, label: str) -> Verdict:
