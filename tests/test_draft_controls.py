@@ -11,9 +11,11 @@ from campaign_worker.moderation.queue import decide
 from campaign_worker.publish import crops as crops_module
 from campaign_worker.publish.draft_crops import make_draft_crops
 from campaign_worker.publish.drafts import compose
+from campaign_worker.publish.limits import image_problems
 from campaign_worker.sources.storing import import_posts
 from campaign_worker.store.db import transaction
 from campaign_worker.store.models import audience_override_table
+from campaign_worker.web.i18n import draft_problem
 
 from .helpers import image_ref, post
 from .test_drafts import drafts_of
@@ -191,3 +193,31 @@ def test_the_draft_page_speaks_the_viewers_language_and_shows_probabilities_as_p
     assert "<span>Page 1</span>" in listing and "Seite" not in listing
     for german_word in ("Bildrechte", "Einwilligung", "Minderjährige", "Vorschau", "Zeichen", "Entwurf", "Bereit"):
         assert german_word not in english
+
+
+def test_why_a_draft_may_not_be_shared_is_said_in_the_viewers_language(sqlite_workspace, tmp_path):
+    # Not a partner, so permission is needed; a sunset speaks to no audience in particular.
+    _post_with_picture(sqlite_workspace, tmp_path, caption="Abendrot über dem Krönchen 🌅 #meinherztraegtkrone", author="lena.sgn")
+    compose(sqlite_workspace, ["siegen"])
+    add_accounts(sqlite_workspace)
+    client, token = signed_in(sqlite_workspace, "moderator")
+    draft_id = _by(sqlite_workspace)[("alle", "instagram")].id
+    german = client.get(f"/drafts/{draft_id}").text
+    assert "Bildrechte nicht geklärt (Status: offen): Erlaubnis einholen und eintragen" in german
+    client.post("/lang", data={"lang": "en", "next": f"/drafts/{draft_id}", "csrf_token": token})
+    english = client.get(f"/drafts/{draft_id}").text
+    assert "Picture rights not cleared (status: open): ask for permission and record it" in english
+    assert ": All audiences · Instagram</h1>" in english and ": Alle Zielgruppen · Instagram</h1>" in german
+    assert 'disabled title="Picture rights not cleared' in english, "the greyed-out button says why, too"
+    rights = english[english.index('<section class="rights">'):]
+    assert "Bildrechte" not in rights[:rights.index("</section>")]
+    assert "<li>Clear the picture rights: ask @lena.sgn for permission before the post is shared</li>" in english
+    assert "<li>Bildrechte klären: Erlaubnis von @lena.sgn einholen, bevor der Beitrag geteilt wird</li>" in german
+
+
+def test_a_drafts_picture_problems_read_in_english_on_english_pages():
+    problems = image_problems("instagram", 3000, 800) + image_problems("instagram", 200, 250)
+    assert [draft_problem(p, "en") for p in problems] == [
+        "Picture must be cropped: aspect ratio 3.75 is outside 4:5 to 1.91:1", "Picture too narrow: 200 px (at least 320 px)"]
+    assert [draft_problem(p, "de") for p in problems] == problems
+    assert draft_problem("Etwas Neues", "en") == "Etwas Neues", "an unknown problem is shown as stored"

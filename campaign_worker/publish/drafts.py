@@ -29,7 +29,7 @@ from campaign_worker.moderation.audiences import match_audiences
 from campaign_worker.publish.draft_crops import crop_new_drafts, forget_crop_files, make_draft_crops  # noqa: F401 (re-exported)
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
 from campaign_worker.publish.quotes import clean_quote
-from campaign_worker.publish.rights import RightsNotCleared, blocker, rights_row
+from campaign_worker.publish.rights import Blocker, RightsNotCleared, blocker, rights_row
 from campaign_worker.publish.slots import upcoming
 from campaign_worker.publish.templating import make_environment
 from campaign_worker.store.db import insert_ignore, reading, transaction
@@ -356,7 +356,7 @@ def draft_source(connection, post_id: int):
     return connection.execute(select(post.c.caption, post.c.author_username).where(post.c.id == post_id)).first()
 
 
-def draft_blocker(ws: Workspace, connection, row: dict) -> str | None:
+def draft_blocker(ws: Workspace, connection, row: dict) -> Blocker | None:
     """Why a draft's post may not be published yet (rights, consent), or None."""
     campaign = ws.campaign(row["campaign"])
     source = draft_source(connection, row["post_id"])
@@ -376,7 +376,7 @@ def edit_draft(connection, draft_id: int, user: str, *, text: str | None = None,
         row = draft_row(connection, draft_id)
         reason = row and draft_blocker(ws, connection, row)
         if reason:
-            raise RightsNotCleared(f"Entwurf {draft_id} kann nicht bereit sein: {reason} / draft {draft_id} cannot be ready: rights not cleared")
+            raise RightsNotCleared(f"Entwurf {draft_id} kann nicht bereit sein: {reason} / draft {draft_id} cannot be ready: {reason.en}")
     if status is not None:
         values["status"] = status
     connection.execute(update(draft).where(draft.c.id == draft_id).values(**values, edited_by=user, updated_at=utcnow()))

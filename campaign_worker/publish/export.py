@@ -55,7 +55,7 @@ def collect(ws: Workspace, campaign: str) -> Export:
         for row in rows:
             reason = draft_blocker(ws, connection, row)
             if reason:
-                result.held_back.append((row["id"], reason))
+                result.held_back.append((row["id"], str(reason)))
                 continue
             slot = row["slot_at"]
             result.rows.append({

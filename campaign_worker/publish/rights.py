@@ -8,6 +8,8 @@ neither marked ready nor exported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select, update
 
 from campaign_worker.errors import CampaignWorkerError
@@ -31,15 +33,35 @@ def rights_row(connection, campaign: str, post_id: int) -> dict:
     return dict(row._mapping)
 
 
-def blocker(row: dict, trusted: bool) -> str | None:
-    """Why the post may not be published yet (German), or None when it is cleared."""
+@dataclass(frozen=True)
+class Blocker:
+    """Why a post may not be published yet, in both languages; `str()` is the German text (CLI, API, exports)."""
+
+    de: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.de
+
+    def text(self, language: str) -> str:
+        return self.en if language == "en" else self.de
+
+
+def blocker(row: dict, trusted: bool) -> Blocker | None:
+    """Why the post may not be published yet, or None when it is cleared."""
     if row["status"] == "declined":
-        return "Bildrechte abgelehnt: der Beitrag darf nicht geteilt werden"
+        return Blocker("Bildrechte abgelehnt: der Beitrag darf nicht geteilt werden",
+                       "Picture rights declined: the post must not be shared")
     if not trusted and row["status"] != "granted":
-        return f"Bildrechte nicht geklärt (Status: {STATUS_LABELS.get(row['status'], row['status'])}): Erlaubnis einholen und eintragen"
+        status = row["status"]
+        return Blocker(f"Bildrechte nicht geklärt (Status: {STATUS_LABELS.get(status, status)}): Erlaubnis einholen und eintragen",
+                       f"Picture rights not cleared (status: {status}): ask for permission and record it")
     if (row["people"] or row["minors"]) and not row["consent"]:
-        who = "Minderjährige (Einwilligung der Eltern)" if row["minors"] else "erkennbare Personen"
-        return f"Einwilligung fehlt: auf dem Bild sind {who} (KUG §22)"
+        if row["minors"]:
+            return Blocker("Einwilligung fehlt: auf dem Bild sind Minderjährige (Einwilligung der Eltern) (KUG §22)",
+                           "Consent missing: the picture shows minors (parents' consent) (KUG §22)")
+        return Blocker("Einwilligung fehlt: auf dem Bild sind erkennbare Personen (KUG §22)",
+                       "Consent missing: the picture shows recognisable people (KUG §22)")
     return None
 
 

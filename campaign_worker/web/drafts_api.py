@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from campaign_worker.publish import drafts
-from campaign_worker.publish.rights import RightsNotCleared
+from campaign_worker.publish.rights import Blocker, RightsNotCleared
 from campaign_worker.store.db import transaction
 from campaign_worker.timeutil import as_utc
 from campaign_worker.web.auth import ApiGuard
@@ -80,8 +80,12 @@ def _out(ws, connection, row: dict) -> dict:
         "status_label": drafts.STATUS_LABELS.get(row["status"], row["status"]),
         "hashtags": row.get("hashtags") or [], "problems": row.get("problems") or [], "crops": row.get("crops") or [],
         "focal": (row.get("focal_x", 0.5), row.get("focal_y", 0.5)),
-        "blocker": drafts.draft_blocker(ws, connection, row) if row["campaign"] in ws.campaigns else None,
+        "blocker": _text(drafts.draft_blocker(ws, connection, row)) if row["campaign"] in ws.campaigns else None,
     }
+
+
+def _text(reason: Blocker | None) -> str | None:
+    return str(reason) if reason else None  # the API speaks German in its reasons, as the CLI
 
 
 def _row(connection, draft_id: int) -> dict:
