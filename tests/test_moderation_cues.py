@@ -15,7 +15,7 @@ from campaign_worker.moderation.cues import NAMES, countered_by, cue_features
 from campaign_worker.moderation.engine import Moderator, analysis_text
 from campaign_worker.moderation.model import LABELS, shipped_model
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.train import REJECT_FLOOR, load_training, thresholds, training_paths
+from campaign_worker.moderation.train import LONG_POST_FLOORS, LONG_POST_WORDS, REJECT_FLOOR, load_training, thresholds, training_paths
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
@@ -191,3 +191,75 @@ def test_a_text_the_model_likes_does_not_dispute_a_repost_of_the_campaigns_pictu
     assert (outcome.decision, outcome.rule) == ("reject", "duplicate.own_repost")
     spam = judge.evaluate(post("DM for promo 📩 get featured! #meinherztraegtkrone"))
     assert spam.decision == "review" and "Regel und Modell widersprechen sich" in spam.verdict.reason_de
+
+
+def test_a_job_ad_naming_no_place_of_the_region_waits_for_a_person(tmp_path):
+    """Every region's employers recruit with the same words; only a place of the region lets the machine approve."""
+    sure_genuine = _Fixed(genuine=0.999)
+    judge = medizin_moderator(tmp_path, sure_genuine)
+    anywhere = judge.evaluate(post("Assistenzärzt*innen (m/w/d) für unsere Innere gesucht! Großes Team, U-Bahn vor der Tür. #medizinundpflege"))
+    assert (anywhere.decision, anywhere.rule) == ("review", "relevance.job_ad")
+    assert anywhere.verdict.reason_de.startswith("Stellenanzeige ohne Ort der Region")
+    assert "Stellenanzeige: gesucht" in anywhere.verdict.evidence
+    english = judge.evaluate(post("We are hiring nurses for our hospital, an hour from the coast. Link in bio #medizinundpflege"))
+    assert english.rule == "relevance.job_ad"
+    here = judge.evaluate(post("Assistenzärzt*innen (m/w/d) für unsere Innere in Olpe gesucht! #medizinundpflege"))
+    assert (here.decision, here.rule) == ("approve", "model.confident")
+    no_ad = judge.evaluate(post("Erste Nachtschicht auf der Intensivstation geschafft, danke an mein Team #medizinundpflege"))
+    assert no_ad.decision == "approve", "„Schicht“, „Team“ are themes, not a job ad"
+
+
+def test_a_campaign_can_turn_the_job_ad_check_off(tmp_path):
+    campaign = parse_campaign(REPO / "config" / "campaigns" / "medizin-pflege.toml")
+    campaign = campaign.model_copy(update={"relevance": campaign.relevance.model_copy(update={"job_ads": []})})
+    judge = Moderator(campaign, Home(tmp_path / "home"), model=_Fixed(genuine=0.999))
+    assert judge.evaluate(post("Pflegefachkräfte (m/w/d) für unsere Klinik gesucht! #medizinundpflege")).decision == "approve"
+
+
+class _Hateful(_Fixed):
+    def __init__(self, p_hate: float, **params: float):
+        super().__init__(genuine=1 - p_hate, hate=p_hate)
+        self.params.update(params)
+
+
+@pytest.mark.parametrize("caption, decision", [
+    ("Na toll, noch mehr von denen auf Station #meinherztraegtkrone", "reject"),  # five words or more
+    ("Na toll #meinherztraegtkrone", "review"),  # a short post keeps the higher threshold
+])
+def test_the_model_rejects_hate_from_a_lower_probability_in_longer_posts(tmp_path, caption, decision):
+    judge = moderator(tmp_path, _Hateful(0.85, **{"reject_at.hate": 0.9, "reject_at_long.hate": 0.82, "long_post_words": 5}))
+    outcome = judge.evaluate(post(caption))
+    assert outcome.decision == decision and outcome.rule == "model.hate"
+
+
+def test_a_model_file_without_long_post_thresholds_uses_one_threshold(tmp_path):
+    old = _Hateful(0.85, **{"reject_at.hate": 0.9})
+    old.params.pop("reject_at_long.hate", None)
+    old.params.pop("long_post_words", None)
+    outcome = moderator(tmp_path, old).evaluate(post("Na toll, noch mehr von denen auf Station #meinherztraegtkrone"))
+    assert outcome.decision == "review"
+
+
+def test_training_sets_the_long_post_hate_threshold_from_long_genuine_posts_only():
+    y = np.array([0] * 2000 + [3] * 10)
+    probabilities = np.zeros((len(y), len(LABELS)))
+    probabilities[:, 0] = 0.5
+    probabilities[:2000, 3] = 0.1
+    probabilities[:3, 3] = 0.88  # three short genuine posts the model finds hateful („Siegen 🫶“)
+    texts = ["siegen"] * 3 + ["ein langer harmloser post aus siegen"] * 1997 + ["na toll noch mehr von denen"] * 10
+    chosen = thresholds(probabilities, y, texts)
+    assert chosen["reject_at.hate"] == REJECT_FLOOR
+    assert chosen["reject_at_long.hate"] == LONG_POST_FLOORS["hate"] and chosen["long_post_words"] == LONG_POST_WORDS
+
+
+def test_a_warning_that_quotes_a_scams_words_goes_to_a_person_and_the_scam_stays_rejected(tmp_path):
+    warning = post("Wichtig für alle Neuen: Niemand vom Amt ruft an und sagt „Followers kaufen“ oder verlangt Geld. Legt einfach auf! #meinherztraegtkrone")
+    scam = post("Verdoppel dein Geld mit Bitcoin 🚀 20 % im Monat garantiert, meldet euch per DM #meinherztraegtkrone")
+    likes_spam = _Fixed(genuine=0.05, spam=0.95)
+    rejected = moderator(tmp_path, likes_spam).evaluate(scam)
+    assert rejected.decision == "reject" and rejected.rule.startswith("spam.")
+    warned = moderator(tmp_path, likes_spam).evaluate(warning)
+    assert warned.decision == "review" and warned.rule.startswith("spam.")
+    assert warned.verdict.reason_de.startswith("Möglicherweise Warnung oder Gegenrede") and "Gegenrede: niemand" in warned.verdict.evidence
+    assert countered_by("spam", normalize("Meldet euch per DM!").text) is None, "how a scam asks to be contacted"
+    assert countered_by("spam", normalize("Bitte meldet solche Accounts").text) == "meldet solche"

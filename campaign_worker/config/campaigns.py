@@ -187,13 +187,24 @@ class ModerationSettings(Strict):
         return self.auto_approve == "all"
 
 
+# Words only a job ad uses („gesucht“, „(m/w/d)“, „we're hiring“); folded like every relevance term.
+JOB_AD_WORDS = (
+    "gesucht", "wir suchen", "suchen wir", "sucht ab", "suchen ab", "verstärkung", "stellenangebot*", "stellenanzeige*",
+    "m/w/d", "w/m/d", "m/w/x", "bewirb", "bewerbt euch", "jetzt bewerben", "offene stelle*",
+    "hiring", "looking for", "apply", "join our team",
+    "open position*", "vacanc*", "job opening*",
+)
+
+
 class Relevance(Strict):
     """What makes a post belong to a campaign: its region's names and its themes.
 
     `places`, `landmarks`, `institutions` and `themes` are words or phrases (case, umlauts and
     `#` do not matter; a trailing `*` also matches longer words, e.g. `siegerl*`);
     `foreign_hashtags` are other regions' campaign tags: a post carrying one and nothing of this
-    campaign's region is counted as off-topic.
+    campaign's region is counted as off-topic. `job_ads` are the words of a job ad: one that
+    names no place of the region is never approved without a person (every region's employers
+    recruit with the same words, and with the campaign's tag for reach); `[]` turns that off.
     """
 
     places: list[str] = Field(default_factory=list)
@@ -201,6 +212,7 @@ class Relevance(Strict):
     institutions: list[str] = Field(default_factory=list)
     themes: list[str] = Field(default_factory=list)
     foreign_hashtags: list[str] = Field(default_factory=list)
+    job_ads: list[str] = Field(default_factory=lambda: list(JOB_AD_WORDS))
 
     @property
     def region(self) -> list[str]:

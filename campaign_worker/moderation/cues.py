@@ -117,7 +117,10 @@ COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
     "spam": (
         "achtung", "vorsicht", "warnung", "warnen", "warnt ", "betrueger", "betrug", "fake", "phishing", "scam",
         "fraud", "reinfallen", "niemals", "never share", "beware", "watch out", "heads up", "gefaelscht",
-        "nicht echt", "keine gebuehr", "ausschliesslich", "offiziell nur", "meldet", "blockier",
+        "nicht echt", "keine gebuehr", "ausschliesslich", "offiziell nur", "blockier",
+        # „meldet euch“ / „meldet sich“ is how a scam asks to be contacted: only reporting counts
+        "meldet den", "meldet die", "meldet das", "meldet es", "meldet solche", "meldet diese", "meldet fake",
+        "meldet betrug", "nobody ", "niemand ",
         "zahlt keine", "zahlen sie keine", "never pay", "do not pay", "don't pay", "kein arbeitgeber",
         "no employer", "keine serioese", "serioese arbeitgeber",
     ),

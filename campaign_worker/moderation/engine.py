@@ -9,7 +9,8 @@ How verdicts combine (first match wins):
      again): a partner's post with an insult is held for a person, never approved and never
      silently dropped;
    - anyone else's post is rejected by the most serious rule (blocklist before spam before
-     duplicates).
+     duplicates), unless counter-speech words for that kind stand in it (a hate code reported,
+     a scam's words quoted in a warning): then a person decides.
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
@@ -21,9 +22,10 @@ How verdicts combine (first match wins):
    A listed insult or hate phrase standing only in quotation marks goes to review
    (`blocklist.quoted`): posts against hate quote what they received.
 3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
-   for spam, profanity, hate or offtopic; a trusted account's post goes to review, and so does
-   a post with counter-speech words for that label (`cues.countered_by`: a scam warning, a
-   statement against hate, a move or return here). Off-topic is never claimed of a post naming
+   for spam, profanity, hate or offtopic (in posts of `long_post_words` words or more,
+   `reject_at_long.<label>` where training set one: hate); a trusted account's post goes to
+   review, and so does a post with counter-speech words for that label (`cues.countered_by`: a
+   scam warning, a statement against hate, a move or return here). Off-topic is never claimed of a post naming
    a place of the region.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
@@ -35,7 +37,8 @@ How verdicts combine (first match wins):
    campaign tag without a word of this region (`relevance.py`) → review.
 6. Trust level `all` → approve; `confident` → approve when the model is confident the post
    is genuine (P(genuine) ≥ the trained `approve_at`) and the post names the campaign's
-   region or a theme.
+   region or a theme; a job ad that names no place of the region goes to review instead
+   (`relevance.job_ad`: other regions' employers recruit with the same words and the tag).
 7. Otherwise → review, rule "default".
 
 Every outcome carries `score`, the model's P(genuine).
@@ -87,6 +90,8 @@ OFF_TOPIC = ("Kein Bezug zur Kampagne: Hashtag einer anderen Region, kein Ort di
              "No relation to the campaign: another region's hashtag and no place of this campaign")
 CONFIDENT_APPROVE = ("Unauffällig und mit Bezug zur Kampagne (Vertrauensstufe „confident“)",
                      "Clean and on-topic (trust level 'confident')")
+JOB_AD_ELSEWHERE = ("Stellenanzeige ohne Ort der Region – bitte prüfen, ob die Stelle hier ist",
+                    "Job ad naming no place of the region – please check that the job is here")
 _CONTENT = (BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE)
 
 DEFAULT_REVIEW = Verdict(
@@ -165,6 +170,9 @@ class Moderator:
         self.model = model or shipped_model()
         self.approve_at = float(self.model.params["approve_at"])
         self.reject_at = {label: float(self.model.params[f"reject_at.{label}"]) for label in MODEL_REASONS}
+        # Longer posts may have their own, lower thresholds (hate); short ones keep `reject_at`.
+        self.reject_at_long = {label: float(self.model.params.get(f"reject_at_long.{label}", at)) for label, at in self.reject_at.items()}
+        self.long_post_words = int(self.model.params.get("long_post_words", 0))
         self.corroborate_at = float(self.model.params.get("corroborate_at", 2.0))  # > 1: off for older model files
         self._known: set[str] = set()
 
@@ -209,7 +217,8 @@ class Moderator:
         model = None
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
-            sure = prediction.probabilities[label] >= self.reject_at[label]
+            long = self.long_post_words and len(post.norm.text.split()) >= self.long_post_words
+            sure = prediction.probabilities[label] >= (self.reject_at_long if long else self.reject_at)[label]
             # "No relation to the campaign" is never claimed of a post that names a place of the region,
             # nor in a campaign whose file lists no region or theme. Themes alone do not protect a
             # post: another city's hospital recruits with the same words.
@@ -251,9 +260,8 @@ class Moderator:
                 return _held_for_review(rejects[0])
             if prediction.genuine >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
                 return _disputed(rejects[0])
-            if rejects[0].rule == "blocklist.hate":  # a slur or code quoted in order to report it
-                return _unless_countered(rejects[0], "hate", text)
-            return rejects[0]
+            kind = junk_kind(rejects[0].rule)  # a slur quoted to report it, a scam's words quoted to warn of it
+            return _unless_countered(rejects[0], kind, text) if kind else rejects[0]
         vulgar = by_rule[BLOCKLIST]
         if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted
                 and prediction.label != "genuine"):
@@ -279,6 +287,8 @@ class Moderator:
         if doubt is not None:
             return doubt
         if self.level == "confident" and prediction.genuine >= self.approve_at and signals.on_topic:
+            if signals.job_ad_elsewhere:
+                return Verdict("review", "relevance.job_ad", *JOB_AD_ELSEWHERE, tuple(f"Stellenanzeige: {w}" for w in signals.job_ad[:3]))
             return Verdict("approve", "model.confident", *CONFIDENT_APPROVE,
                            signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))
         return DEFAULT_REVIEW

@@ -8,7 +8,8 @@ leetspeak and `#` do not matter): a word or phrase counts when it starts a word,
 written with a trailing `*` also matches longer words (`siegerl*` → „Siegerländer“).
 
 The signals feed the model (as features next to the text) and the combination in the engine:
-a post with another region's campaign tag and nothing of this region is off-topic.
+a post with another region's campaign tag and nothing of this region is off-topic, and a job
+ad (`job_ads`) that names nothing of this region is left to a person.
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ class Signals:
     themes: tuple[str, ...] = ()
     own_tag: bool = False
     foreign: tuple[str, ...] = ()
+    job_ad: tuple[str, ...] = ()  # words of a job ad (not a model feature: it only holds approvals back)
 
     @property
     def on_topic(self) -> bool:
         """Names the region or a theme of the campaign."""
         return bool(self.region or self.themes)
+
+    @property
+    def job_ad_elsewhere(self) -> bool:
+        """A job ad that names no place of the region: it may be any region's employer."""
+        return bool(self.job_ad) and not self.region
 
     @property
     def elsewhere(self) -> bool:
@@ -143,6 +150,7 @@ class RelevanceRule:
         self.own_tags = _compiled(tuple(own), hashtag=True)
         self.collected_tags = _compiled(tuple(campaign.hashtags), hashtag=True)  # what posts are collected by
         self.foreign = _compiled(tuple(settings.foreign_hashtags), hashtag=True)
+        self.job_ads = _compiled(tuple(settings.job_ads))
         # Without region words or themes nothing says what belongs to the campaign, so nothing
         # may be rejected as off-topic (a new campaign starts here).
         self.configured = bool(settings.region or settings.themes)
@@ -157,6 +165,7 @@ class RelevanceRule:
             themes=_found(self.themes, prose),
             own_tag=bool(self.own_tags and self.own_tags.scan.search(folded_text)),
             foreign=tuple(m.lstrip("#") for m in _found(self.foreign, folded_text)),
+            job_ad=_found(self.job_ads, prose),
         )
 
 
