@@ -25,8 +25,8 @@ How verdicts combine (first match wins):
    for spam, profanity, hate or offtopic (in posts of `long_post_words` words or more,
    `reject_at_long.<label>` where training set one: hate); a trusted account's post goes to
    review, and so does a post with counter-speech words for that label (`cues.countered_by`: a
-   scam warning, a statement against hate, a move or return here). Off-topic is never claimed of a post naming
-   a place of the region.
+   scam warning, a statement against hate, a move or return here). Off-topic is never claimed
+   of a post naming a place of the region.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
    least `corroborate_at` likely, again unless counter-speech words stand in the post. The
