@@ -39,7 +39,7 @@ def drafts_list(
     limit: int = typer.Option(100, "--limit", min=1, max=100_000),
 ) -> None:
     """Entwürfe zeigen oder exportieren / list or export drafts."""
-    from campaign_worker.publish.drafts import DRAFT_FIELDS, STATUS_LABELS, list_drafts
+    from campaign_worker.publish.drafts import DRAFT_FIELDS, list_drafts, status_label
     from campaign_worker.publish.export import guard_cell
     from campaign_worker.store.db import reading
 
@@ -69,7 +69,7 @@ def drafts_list(
 
         table = Table("Nr.", "Beitrag", "Zielgruppe", "Kanal", "Status", "Geplant", "Anfang", "Hinweise")
         for r in rows:
-            table.add_row(str(r["id"]), str(r["post_id"]), r["audience"], r["channel"], STATUS_LABELS.get(r["status"], r["status"]),
+            table.add_row(str(r["id"]), str(r["post_id"]), r["audience"], r["channel"], status_label(r["status"]),
                           (r["slot_at"] or "")[:16].replace("T", " "), r["text"].split("\n")[0][:50], str(len(r["problems"])))
         console.print(table)
 

@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 
 EXCERPT_CHARS = 280
 GENERAL = "alle"  # the audience of a post that speaks to none in particular (a landscape photo)
-STATUS_LABELS = {"draft": "Entwurf", "approved": "Bereit", "discarded": "Verworfen"}
+# A draft's status in German and English ("approved" drafts are ready to post, not approved posts).
+STATUS_NAMES = {"draft": ("Entwurf", "Draft"), "approved": ("Bereit", "Ready"), "discarded": ("Verworfen", "Discarded")}
+STATUS_LABELS = {status: german for status, (german, _english) in STATUS_NAMES.items()}  # the CLI and the API speak German
 CHANNEL_LABELS = {"instagram": "Instagram", "facebook": "Facebook", "linkedin": "LinkedIn"}
 
 
@@ -354,6 +356,12 @@ def draft_row(connection, draft_id: int) -> dict | None:
 def draft_source(connection, post_id: int):
     """Caption and author of the post a draft was made from (a row), or None."""
     return connection.execute(select(post.c.caption, post.c.author_username).where(post.c.id == post_id)).first()
+
+
+def status_label(status: str, language: str = "de") -> str:
+    """A draft's status as the CLI, the API and every page name it."""
+    german, english = STATUS_NAMES.get(status, (status, status))
+    return english if language == "en" else german
 
 
 def draft_blocker(ws: Workspace, connection, row: dict) -> Blocker | None:

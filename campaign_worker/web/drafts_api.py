@@ -77,7 +77,7 @@ def _out(ws, connection, row: dict) -> dict:
     return {
         **{k: row.get(k) for k in ("id", "campaign", "post_id", "audience", "channel", "status", "slot_at", "text", "link",
                                    "alt_text", "edited_by", "updated_at")},
-        "status_label": drafts.STATUS_LABELS.get(row["status"], row["status"]),
+        "status_label": drafts.status_label(row["status"]),
         "hashtags": row.get("hashtags") or [], "problems": row.get("problems") or [], "crops": row.get("crops") or [],
         "focal": (row.get("focal_x", 0.5), row.get("focal_y", 0.5)),
         "blocker": _text(drafts.draft_blocker(ws, connection, row)) if row["campaign"] in ws.campaigns else None,
@@ -144,7 +144,7 @@ def export_draft(request: Request, draft_id: RowId, account: Account = Depends(r
                                         "handed over: picture rights or consent not cleared")
     if row["status"] != "approved":
         raise HTTPException(409, detail=f"Entwurf {draft_id} ist nicht bereit (Status: "
-                                        f"{drafts.STATUS_LABELS.get(row['status'], row['status'])}) / draft {draft_id} is not ready")
+                                        f"{drafts.status_label(row['status'])}) / draft {draft_id} is not ready")
     slot = row["slot_at"]
     return {
         "id": row["id"], "post_id": row["post_id"], "campaign": row["campaign"], "audience": row["audience"],

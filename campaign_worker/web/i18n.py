@@ -113,15 +113,6 @@ def N_(message: str) -> str:
     return message
 
 
-# A draft's status as pages name it ("approved" drafts are ready to post, not approved posts).
-DRAFT_STATUS_MESSAGES = {"draft": N_("Draft"), "approved": N_("Ready"), "discarded": N_("Discarded")}
-
-
-def draft_status_label(status: str, language: str) -> str:
-    """A draft's status in `language`, as every page names it."""
-    return gettext_for(language)(DRAFT_STATUS_MESSAGES.get(status, status))
-
-
 # Roles, job and picture-rights statuses arrive as data (`_(user.role)` in templates).
 STORED_VALUE_MESSAGES = (
     N_("admin"), N_("moderator"), N_("viewer"),

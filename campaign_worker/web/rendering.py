@@ -18,10 +18,11 @@ from jinja2 import Environment
 
 from campaign_worker.home import Home
 from campaign_worker.moderation.queue import STATE_LABELS, STATES
+from campaign_worker.publish.drafts import status_label
 from campaign_worker.publish.templating import make_environment
 from campaign_worker.timeutil import as_utc
 from campaign_worker.web.auth import CSRF_FIELD, csrf_token, current_account
-from campaign_worker.web.i18n import LANGUAGES, draft_problem, draft_status_label, evidence_item, format_day, format_number, format_time, gettext_for, pick_language, translations
+from campaign_worker.web.i18n import LANGUAGES, draft_problem, evidence_item, format_day, format_number, format_time, gettext_for, pick_language, translations
 from campaign_worker.workspace import Workspace
 
 MAX_ID = 2**63 - 1  # the largest row id any database stores; larger ids name nothing
@@ -48,7 +49,7 @@ class Renderer:
             env.globals.update(
                 STATES=STATES,
                 state_label=lambda state: STATE_LABELS[language].get(state, state),
-                draft_status=lambda status: draft_status_label(status, language),
+                draft_status=lambda status: status_label(status, language),
                 quote=lambda value: quote(str(value), safe=""),
                 LANGUAGES=LANGUAGES,
             )
