@@ -12,10 +12,11 @@ from campaign_worker.publish import crops as crops_module
 from campaign_worker.publish.draft_crops import make_draft_crops
 from campaign_worker.publish.drafts import compose
 from campaign_worker.publish.limits import image_problems
+from campaign_worker.publish.problems import ADDRESS, RIGHTS, TOO_LONG, UNKNOWN_AUTHOR
+from campaign_worker.publish.problems import in_language as draft_problem
 from campaign_worker.sources.storing import import_posts
 from campaign_worker.store.db import transaction
 from campaign_worker.store.models import audience_override_table
-from campaign_worker.web.i18n import draft_problem
 
 from .helpers import image_ref, post
 from .test_drafts import drafts_of
@@ -221,3 +222,10 @@ def test_a_drafts_picture_problems_read_in_english_on_english_pages():
         "Picture must be cropped: aspect ratio 3.75 is outside 4:5 to 1.91:1", "Picture too narrow: 200 px (at least 320 px)"]
     assert [draft_problem(p, "de") for p in problems] == problems
     assert draft_problem("Etwas Neues", "en") == "Etwas Neues", "an unknown problem is shown as stored"
+
+
+def test_the_composers_other_problems_read_in_english_too():
+    assert draft_problem(TOO_LONG.text(length=2301, limit=2200), "en") == "Text too long: 2301 of 2200 characters"
+    assert draft_problem(ADDRESS.text(quote="du", draft="Sie"), "en") == "Check the form of address: the quote says „du“, the draft „Sie“"
+    assert draft_problem(RIGHTS.text(who=UNKNOWN_AUTHOR), "en") == "Clear the picture rights: ask the author for permission before the post is shared"
+    assert RIGHTS.text(who=UNKNOWN_AUTHOR) == "Bildrechte klären: Erlaubnis von der Urheberin oder dem Urheber einholen, bevor der Beitrag geteilt wird"

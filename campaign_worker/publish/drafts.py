@@ -28,6 +28,7 @@ from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.moderation.audiences import match_audiences
 from campaign_worker.publish.draft_crops import crop_new_drafts, forget_crop_files, make_draft_crops  # noqa: F401 (re-exported)
 from campaign_worker.publish.limits import CHANNELS, cut, grapheme_len, image_problems
+from campaign_worker.publish.problems import ADDRESS, RIGHTS, TOO_LONG, UNKNOWN_AUTHOR
 from campaign_worker.publish.quotes import clean_quote
 from campaign_worker.publish.rights import Blocker, RightsNotCleared, blocker, rights_row
 from campaign_worker.publish.slots import upcoming
@@ -157,11 +158,11 @@ class Composer:
         text = f"{body}\n\n{tag_line}" if tag_line else body
         problems = list(image_problems(channel, *image))
         if grapheme_len(text) > limits.max_chars:
-            problems.append(f"Text zu lang: {grapheme_len(text)} von {limits.max_chars} Zeichen")
+            problems.append(TOO_LONG.text(length=grapheme_len(text), limit=limits.max_chars))
         if quote.address and quote.address != audience.tone and language != "en":
-            problems.append(f"Anrede prüfen: das Zitat spricht mit „{quote.address}“ an, der Entwurf mit „{audience.tone}“")
+            problems.append(ADDRESS.text(quote=quote.address, draft=audience.tone))
         if not trusted:
-            problems.append(f"Bildrechte klären: Erlaubnis von {credit or 'der Urheberin oder dem Urheber'} einholen, bevor der Beitrag geteilt wird")
+            problems.append(RIGHTS.text(who=credit or UNKNOWN_AUTHOR))
         return ComposedDraft(audience.key, channel, text, tags, tuple(problems), link, alt_text(caption, accessibility, language),
                              language)
 

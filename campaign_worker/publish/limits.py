@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import regex
 from babel.numbers import format_decimal
 
+from campaign_worker.publish.problems import CROP, NARROW
+
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -51,10 +53,7 @@ def image_problems(channel: str, width: int | None, height: int | None) -> list[
     problems = []
     aspect = width / height
     if not (limits.min_aspect - 0.005 <= aspect <= limits.max_aspect + 0.005):
-        problems.append(
-            f"Bild muss zugeschnitten werden: Seitenverhältnis {format_decimal(round(aspect, 2), locale='de_DE')} "
-            "liegt außerhalb von 4:5 bis 1,91:1"
-        )
+        problems.append(CROP.text(aspect=format_decimal(round(aspect, 2), locale="de_DE")))
     if limits.min_width and width < limits.min_width:
-        problems.append(f"Bild zu schmal: {width} px (mindestens {limits.min_width} px)")
+        problems.append(NARROW.text(width=width, minimum=limits.min_width))
     return problems

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gettext
 import io
-import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -82,29 +81,6 @@ def evidence_item(item: str, language: str) -> str:
         for german, english in _EVIDENCE_LABELS_EN.items():
             if item.startswith(german):
                 return english + item[len(german):]
-    return item
-
-
-# A draft's problems are stored as composing wrote them (German sentences with the numbers in);
-# English pages show each known form in English, anything else as stored.
-_PROBLEMS_EN = (
-    (re.compile(r"Bildrechte klären: Erlaubnis von (.+) einholen, bevor der Beitrag geteilt wird"),
-     lambda m: f"Clear the picture rights: ask {'the author' if m[1] == 'der Urheberin oder dem Urheber' else m[1]} for permission before the post is shared"),
-    (re.compile(r"Text zu lang: (\d+) von (\d+) Zeichen"), lambda m: f"Text too long: {m[1]} of {m[2]} characters"),
-    (re.compile(r"Anrede prüfen: das Zitat spricht mit „(.+)“ an, der Entwurf mit „(.+)“"),
-     lambda m: f"Check the form of address: the quote says „{m[1]}“, the draft „{m[2]}“"),
-    (re.compile(r"Bild muss zugeschnitten werden: Seitenverhältnis ([\d,]+) liegt außerhalb von 4:5 bis 1,91:1"),
-     lambda m: f"Picture must be cropped: aspect ratio {m[1].replace(',', '.')} is outside 4:5 to 1.91:1"),
-    (re.compile(r"Bild zu schmal: (\d+) px \(mindestens (\d+) px\)"), lambda m: f"Picture too narrow: {m[1]} px (at least {m[2]} px)"),
-)
-
-
-def draft_problem(item: str, language: str) -> str:
-    """One stored draft problem as a page in `language` shows it."""
-    if pick_language(language) == "en":
-        for pattern, english in _PROBLEMS_EN:
-            if match := pattern.fullmatch(item):
-                return english(match)
     return item
 
 

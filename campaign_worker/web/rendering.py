@@ -19,10 +19,11 @@ from jinja2 import Environment
 from campaign_worker.home import Home
 from campaign_worker.moderation.queue import STATE_LABELS, STATES
 from campaign_worker.publish.drafts import status_label
+from campaign_worker.publish.problems import in_language as problem_in_language
 from campaign_worker.publish.templating import make_environment
 from campaign_worker.timeutil import as_utc
 from campaign_worker.web.auth import CSRF_FIELD, csrf_token, current_account
-from campaign_worker.web.i18n import LANGUAGES, draft_problem, evidence_item, format_day, format_number, format_time, gettext_for, pick_language, translations
+from campaign_worker.web.i18n import LANGUAGES, evidence_item, format_day, format_number, format_time, gettext_for, pick_language, translations
 from campaign_worker.workspace import Workspace
 
 MAX_ID = 2**63 - 1  # the largest row id any database stores; larger ids name nothing
@@ -45,7 +46,7 @@ class Renderer:
             env.filters["num"] = lambda value: format_number(value, language)
             env.filters["iso"] = lambda value: as_utc(value).isoformat() if value else ""
             env.filters["evidence"] = lambda item: evidence_item(str(item), language)
-            env.filters["problem"] = lambda item: draft_problem(str(item), language)
+            env.filters["problem"] = lambda item: problem_in_language(str(item), language)
             env.globals.update(
                 STATES=STATES,
                 state_label=lambda state: STATE_LABELS[language].get(state, state),
