@@ -37,10 +37,11 @@ SOURCE_LABELS = {"override": N_("set by hand"), "stored": N_("from moderation"),
 
 
 def audience_label(campaign: Campaign, key: str, language: str) -> str:
-    for audience in campaign.audiences:
-        if audience.key == key:
-            return (audience.label_en or audience.label) if language == "en" else audience.label
-    return key
+    """An audience's name in `language`; the general audience's too (a post that speaks to no one in particular)."""
+    found = drafts.general_audience(campaign) if key == drafts.GENERAL else next((a for a in campaign.audiences if a.key == key), None)
+    if found is None:
+        return key
+    return (found.label_en or found.label) if language == "en" else found.label
 
 
 def _parsed(value: str | None) -> datetime | None:
@@ -67,6 +68,7 @@ def controls(connection, campaign: Campaign, row: dict, language: str) -> dict:
         "audience_override": found.override,
         "audience_history": [{**entry, "at": _parsed(entry.get("at"))} for entry in reversed((found.override or {}).get("history") or [])],
         "audience_labels": {a.key: audience_label(campaign, a.key, language) for a in campaign.audiences},
+        "draft_audience": audience_label(campaign, row["audience"], language),
         "picker": picker, "focal": (row.get("focal_x", 0.5), row.get("focal_y", 0.5)),
     }
 
