@@ -63,7 +63,7 @@ from campaign_worker.moderation.blocklist import Blocklist
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
 from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
-from campaign_worker.moderation.normalize import Normalized, normalize
+from campaign_worker.moderation.normalize import Normalized, normalize, word_count
 from campaign_worker.moderation.relevance import RelevanceRule, Signals
 from campaign_worker.moderation.spam import SpamRule
 from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
@@ -217,7 +217,7 @@ class Moderator:
         model = None
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
-            long = self.long_post_words and len(post.norm.text.split()) >= self.long_post_words
+            long = self.long_post_words and word_count(post.norm.text) >= self.long_post_words
             sure = prediction.probabilities[label] >= (self.reject_at_long if long else self.reject_at)[label]
             # "No relation to the campaign" is never claimed of a post that names a place of the region,
             # nor in a campaign whose file lists no region or theme. Themes alone do not protect a

@@ -96,6 +96,11 @@ class Normalized:
         return shorten(self.source[first:last], limit)
 
 
+def word_count(folded_text: str) -> int:
+    """How many words a folded text has, as training and the engine count them for `long_post_words`."""
+    return len(folded_text.split())
+
+
 def shorten(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -33,7 +33,7 @@ from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
 from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel, weigh
 from campaign_worker.moderation.ngrams import document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
-from campaign_worker.moderation.normalize import normalize
+from campaign_worker.moderation.normalize import normalize, word_count
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
 
@@ -210,7 +210,7 @@ def thresholds(probabilities: np.ndarray, y: np.ndarray, texts: list[str] | None
             genuine &= np.array([countered_by(label, text) is None for text in texts])
         chosen[f"reject_at.{label}"] = _reject_at(probabilities[genuine, index], REJECT_FLOOR)
         if label in LONG_POST_FLOORS and texts is not None:
-            long = genuine & np.array([len(text.split()) >= LONG_POST_WORDS for text in texts])
+            long = genuine & np.array([word_count(text) >= LONG_POST_WORDS for text in texts])
             chosen[f"reject_at_long.{label}"] = _reject_at(probabilities[long, index], LONG_POST_FLOORS[label])
     chosen["long_post_words"] = LONG_POST_WORDS
     chosen["corroborate_at"] = CORROBORATE_AT
