@@ -203,7 +203,7 @@ class Relevance(Strict):
     `#` do not matter; a trailing `*` also matches longer words, e.g. `siegerl*`);
     `foreign_hashtags` are other regions' campaign tags: a post carrying one and nothing of this
     campaign's region is counted as off-topic. `job_ads` are the words of a job ad: one that
-    names no place of the region is never approved without a person (every region's employers
+    names no place of the region is not approved by `confident` trust (every region's employers
     recruit with the same words, and with the campaign's tag for reach); `[]` turns that off.
     """
 
