@@ -117,12 +117,26 @@ def test_old_trust_keys_are_read_as_levels_and_contradictions_are_named(tmp_path
 # --- vulgar policy ------------------------------------------------------------------------
 
 def test_vulgar_policy_review_or_reject(home):
-    caption = "Was für eine Scheiße, alle nur am Labern hier"
+    caption = "Scheißegal was alle sagen, Siegen ist schön"  # the model leans away from genuine, but is not sure
     assert Moderator(shipped(vulgar="review"), home).evaluate(candidate(caption)).decision == "review"
     rejected = Moderator(shipped(vulgar="reject"), home).evaluate(candidate(caption))
     assert (rejected.decision, rejected.rule) == ("reject", "blocklist.vulgar")
     # A partner's swear word is still only held for a person.
     assert Moderator(shipped(vulgar="reject"), home).evaluate(candidate(caption, author="awo_siegen")).decision == "review"
+    # Praise with one swear word goes to a person under both policies.
+    praise = "Scheiß auf den Regen, das Krönchen leuchtet trotzdem"
+    assert {Moderator(shipped(vulgar=v), home).evaluate(candidate(praise)).decision for v in ("review", "reject")} == {"review"}
+
+
+def test_vulgar_review_spares_the_word_not_a_post_the_model_rejects(home):
+    """`review` keeps a swear word from deciding; the model still rejects what it would reject without it."""
+    outcome = Moderator(shipped(vulgar="review"), home).evaluate(candidate("Die Parkplatzsituation am Klinikum ist echt scheiße"))
+    assert (outcome.decision, outcome.rule) == ("reject", "model.profanity")
+    assert outcome.verdict.evidence[0] == "scheiße"  # the word as written, then the model's words without it again
+    assert "scheisse" not in outcome.verdict.evidence and outcome.verdict.evidence[-1].startswith("P(profanity) = ")
+    # A partner's post is held for a person, never rejected.
+    partner = Moderator(shipped(vulgar="review"), home).evaluate(candidate("Die Parkplatzsituation am Klinikum ist echt scheiße", author="awo_siegen"))
+    assert partner.decision == "review"
 
 
 # --- spam on the tags as written -------------------------------------------------------------

@@ -161,14 +161,15 @@ def test_harmless_words_that_contain_a_bad_substring_pass(moderator, caption):
 
 def test_german_compounds_with_a_vulgar_first_part_are_held_not_passed(moderator):
     outcome = judge(moderator, f"Was für ein Scheißtag {TAG}")
-    assert (outcome.decision, outcome.rule) == ("review", "blocklist.vulgar")
-    assert outcome.verdict.evidence == ("Scheißtag",)
+    vulgar = check(outcome, "blocklist")
+    assert (vulgar.decision, vulgar.rule, vulgar.evidence) == ("review", "blocklist.vulgar", ("Scheißtag",))
+    assert outcome.decision != "approve"
     assert check(judge(moderator, f"Spaziergang im Schlosspark {TAG}"), "blocklist") is None
 
 
 def test_masked_words_are_read_as_the_mildest_word_they_can_stand_for(moderator):
-    assert judge(moderator, "f**k").rule == "blocklist.vulgar"  # fuck, not "fick"
-    assert judge(moderator, "Sch***e").rule == "blocklist.vulgar"  # Scheiße, not "Schlampe"
+    assert check(judge(moderator, "f**k"), "blocklist").rule == "blocklist.vulgar"  # fuck, not "fick"
+    assert check(judge(moderator, "Sch***e"), "blocklist").rule == "blocklist.vulgar"  # Scheiße, not "Schlampe"
 
 
 def test_evidence_shows_the_original_spelling_and_reasons_are_in_both_languages(moderator):
@@ -196,7 +197,7 @@ def test_a_list_file_in_the_home_replaces_the_shipped_one(home):
     (folder / "allowlist.txt").write_text("assistenz*\n", encoding="utf-8")
     moderator = Moderator(make_campaign(), home)
     assert judge(moderator, "Ihr Kronenklauer!").rule == "blocklist.insult"
-    assert judge(moderator, "So ein Mist").rule == "blocklist.vulgar"
+    assert check(judge(moderator, "So ein Mist"), "blocklist").rule == "blocklist.vulgar"
     assert check(judge(moderator, "Arschloch"), "blocklist") is None  # not in the user's German list
     assert judge(moderator, "fuck you").rule == "blocklist.insult"  # the shipped English list still applies
 

@@ -15,7 +15,8 @@ How verdicts combine (first match wins):
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
    likely label (praise with one swear word goes to review); with `vulgar = "review"` a post
-   whose only list word is vulgar goes to review even when the model calls it vulgar.
+   whose only list word is vulgar goes to review unless the model alone rejects it as
+   profanity (3a: the word neither decides nor protects).
    A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
    a quoted slogan, a place name) goes to review instead; a repost of the campaign's own post
    stays rejected whatever its words.
@@ -269,7 +270,9 @@ class Moderator:
         learned = by_rule[MODEL]
         if learned is not None and learned.decision == "reject":
             if learned.rule == "model.profanity" and vulgar is not None and vulgar.rule == "blocklist.vulgar":
-                return vulgar  # `vulgar = "review"`: a swear word, even one the model calls vulgar, goes to a person
+                # `vulgar = "review"` spares the swear word, not the post: the model rejects it as it
+                # would without the word. The manager is shown both.
+                learned = replace(learned, evidence=vulgar.evidence + _besides(learned.evidence, vulgar.evidence))
             return _held_for_review(learned) if trusted else learned
         reviews = [v for v in objections if v.decision == "review"]
         if not trusted:
@@ -323,6 +326,12 @@ class _Prepared:
     def of(cls, candidate: Candidate, daily_cap: DailyCap) -> "_Prepared":
         norm = normalize(analysis_text(candidate))
         return cls(candidate, norm, caption_fingerprint(norm), parse_hashes(candidate.image_hashes), daily_cap.slot(candidate))
+
+
+def _besides(evidence: tuple[str, ...], shown: tuple[str, ...]) -> tuple[str, ...]:
+    """`evidence` without the words `shown` already names (the model gives them folded: „scheisse“)."""
+    folded = {normalize(word).text for word in shown}
+    return tuple(item for item in evidence if item not in folded)
 
 
 def junk_kind(rule: str) -> str | None:
