@@ -130,6 +130,14 @@ def test_a_hate_code_quoted_to_report_it_goes_to_a_person_and_stays_rejected_wit
     assert plain.decision == "reject" and plain.rule == "blocklist.hate"
 
 
+def test_the_hate_code_written_apart_is_never_approved_and_the_model_confirms_it(tmp_path):
+    sure = _Fixed(genuine=0.99, hate=0.005)  # a sunset post with the code looks genuine to a text model
+    sunset = moderator(tmp_path, sure).evaluate(post("Sonnenuntergang am Giersberg 🌄 14/88 🌿 #meinherztraegtkrone"))
+    assert (sunset.decision, sunset.rule, sunset.verdict.evidence) == ("review", "blocklist.hate", ("14/88",))
+    agreeing = moderator(tmp_path, _Fixed(genuine=0.3, hate=0.65)).evaluate(post("Grüße aus dem Siegerland, 14-88 #meinherztraegtkrone"))
+    assert (agreeing.decision, agreeing.rule) == ("reject", "blocklist.hate")
+
+
 def test_counter_speech_words_per_label():
     assert countered_by("spam", normalize("ACHTUNG Phishing!!").text) == "achtung"
     assert countered_by("spam", normalize("Liebe Kolleginnen: zahlt KEINE Vermittlungsgebühr!").text) == "zahlt keine"

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BUSY_GRACE_S = 2.0  # how long a run waits for the same job's earlier run in this process before it is skipped
+
 
 @dataclass
 class RunOutcome:
@@ -105,7 +107,9 @@ class JobRunner:
         slot = ledger.as_utc(slot)
         extra = {"job": spec.name, "slot": slot.isoformat(), "kind": kind}
         lock = self._job_lock(spec.name)
-        if not lock.acquire(blocking=False):
+        # A starting worker can get a catch-up slot and the next one within milliseconds; the
+        # first usually ends moments later, so wait that long before calling the job busy.
+        if not lock.acquire(timeout=BUSY_GRACE_S):
             ledger.record(self.engine, spec.name, slot, "skipped", kind=kind, error="Job lief noch / job still running")
             log.warning("übersprungen, läuft noch / skipped, still running: %s", spec.name, extra=extra)
             return RunOutcome(spec.name, slot, "busy")
