@@ -189,6 +189,22 @@ def test_a_slow_run_is_not_overlapped_by_its_next_slot(workspace, clock, probe, 
     assert probe.active["max"] == 1 and len(probe.calls) == 1
 
 
+def test_a_slot_due_as_the_earlier_run_ends_still_runs(workspace, clock, probe, workers):
+    """A starting worker gets its catch-up slot and the next one together: the second waits for the first."""
+    probe.gate.clear()
+    job = spec("tick", "probe")
+    worker = workers([job], clock)
+    first = threading.Thread(target=worker.runner.run, args=(job, datetime(2026, 11, 2, 10, 0, tzinfo=UTC)))
+    first.start()
+    wait_for(lambda: probe.calls)
+    threading.Timer(0.3, probe.gate.set).start()  # well inside the grace
+    worker.runner.run(job, datetime(2026, 11, 2, 10, 30, tzinfo=UTC))
+    first.join()
+    statuses = [(ledger.as_utc(r.slot).strftime("%H:%M"), r.status) for r in runs(workspace.engine)]
+    assert statuses == [("10:00", "ok"), ("10:30", "ok")]
+    assert probe.active["max"] == 1 and len(probe.calls) == 2
+
+
 def test_second_scheduler_on_the_same_database_is_refused(workspace, clock, probe, workers, home, capsys):
     other_process = ledger.owner_id(os.getppid())  # a live process on this machine
     scheduler_lock.acquire(workspace.engine, ttl=60, owner=other_process)
