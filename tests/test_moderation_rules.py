@@ -167,6 +167,13 @@ def test_german_compounds_with_a_vulgar_first_part_are_held_not_passed(moderator
     assert check(judge(moderator, f"Spaziergang im Schlosspark {TAG}"), "blocklist") is None
 
 
+def test_words_that_end_in_a_vulgar_word_and_an_insult_that_is_also_a_german_word(moderator):
+    assert check(judge(moderator, f"Da hab ich hingepisst, bestes Erlebnis {TAG}"), "blocklist").evidence == ("hingepisst",)
+    # „bellend“ is a British insult and German for barking: the list only asks a person.
+    dog = check(judge(moderator, f"Der Hund lief bellend durch den Schlosspark {TAG}"), "blocklist")
+    assert (dog.decision, dog.rule, dog.evidence) == ("review", "blocklist.insult", ("bellend",))
+
+
 def test_masked_words_are_read_as_the_mildest_word_they_can_stand_for(moderator):
     assert check(judge(moderator, "f**k"), "blocklist").rule == "blocklist.vulgar"  # fuck, not "fick"
     assert check(judge(moderator, "Sch***e"), "blocklist").rule == "blocklist.vulgar"  # Scheiße, not "Schlampe"
