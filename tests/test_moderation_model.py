@@ -19,7 +19,7 @@ from campaign_worker.moderation.engine import Moderator
 from campaign_worker.moderation.model import LABELS, MODEL_PATH, TextModel
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.cues import model_features
-from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
+from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule, read_places
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
@@ -66,6 +66,47 @@ def test_the_tag_posts_are_collected_by_is_no_evidence_of_the_region():
     assert tagged.own_tag and not tagged.region, "every collected post carries #südwestfalen"
     named = rule.signals(normalize("Pflege in Südwestfalen: unser Team in Olpe #medizinundpflege").text)
     assert {"suedwestfalen", "olpe"} <= set(named.region)
+
+
+def shipped_places() -> tuple[str, ...]:
+    return read_places(REPO / "config" / "moderation" / "places.txt")
+
+
+def test_a_post_naming_a_town_elsewhere_and_nothing_of_the_region_is_about_somewhere_else():
+    rule = RelevanceRule(shipped(), shipped_places())
+    open_day = rule.signals(normalize("Tag der offenen Tür am Uniklinikum in Gießen – Pflege mit Herz #meinherztraegtkrone").text)
+    assert open_day.places == ("in Gießen",) and open_day.elsewhere
+    assert "anderer Ort: in Gießen" in open_day.evidence()
+    # The town's name is also a verb: alone it is no place.
+    assert not rule.signals(normalize("Blumen gießen und dann ab zur Schicht").text).places
+    # Naming the region outweighs any other place; a town next to the region counts neither way.
+    assert not rule.signals(normalize("Von Hannover nach Siegen gezogen, beste Entscheidung").text).elsewhere
+    nearby = rule.signals(normalize("Stadtfest in Olpe am Samstag #meinherztraegtkrone").text)
+    assert not nearby.places and not nearby.region and not nearby.elsewhere
+    # Without the list, only other regions' tags say "elsewhere".
+    assert not RelevanceRule(shipped()).signals(normalize("Urlaub auf Mallorca").text).elsewhere
+
+
+def test_the_places_elsewhere_come_from_a_file_the_user_can_replace(home):
+    folder = home.root / "config" / "moderation"
+    folder.mkdir(parents=True)
+    (folder / "places.txt").write_text("# unsere Liste\nEntenhausen\n", encoding="utf-8")
+    moderator = Moderator(shipped(), home, auto_approve="all")
+    outcome = moderator.evaluate(candidate("Sommerfest in Entenhausen, alle sind eingeladen 🎉"))
+    assert outcome.decision == "review" and "anderer Ort: Entenhausen" in outcome.verdict.evidence
+    assert moderator.evaluate(candidate("Sommerfest in Hannover, alle sind eingeladen 🎉", n=1)).decision == "approve"
+    (folder / "places.txt").write_bytes("Köln\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="places.txt.*cannot read place list"):
+        Moderator(shipped(), home)
+
+
+def test_confident_holds_back_an_on_theme_post_about_another_town(home):
+    moderator = Moderator(shipped(), home, auto_approve="confident")
+    here = "Unsere Azubis in der Pflege haben heute ihr Examen bestanden, das ganze Team ist stolz 💙 #meinherztraegtkrone"
+    assert moderator.evaluate(candidate(here)).decision == "approve"
+    there = moderator.evaluate(candidate(here.replace("heute", "in Gießen heute"), n=1))
+    assert there.decision == "review" and there.rule == "relevance.place"
+    assert "anderer Ort: in Gießen" in there.verdict.evidence
 
 
 def test_a_post_from_another_region_is_never_approved_and_says_why(home):
@@ -231,4 +272,6 @@ def test_a_campaign_without_relevance_lists_never_rejects_a_post_as_off_topic(tm
                                  "Unser Team feiert das Freibad 🌞 #neuekampagne"]):
         outcome = moderator.evaluate(candidate(caption, n=n))
         assert not (outcome.decision == "reject" and outcome.rule == "model.offtopic"), (caption, outcome.verdict)
+    # Nor is any town "elsewhere" for it: the campaign has said nothing of where it is.
+    assert not RelevanceRule(parse_campaign(path), shipped_places()).signals(normalize("Sommerfest in Hannover").text).elsewhere
 

@@ -34,8 +34,10 @@ How verdicts combine (first match wins):
    rule's reason is kept, the model's probability is added to the evidence. Vulgar words stay
    with the `vulgar` policy.
 4. A trusted account (trust level `partners` or higher) → approve.
-5. The model in doubt (P(genuine) < 0.5 and another label more likely), or another region's
-   campaign tag without a word of this region (`relevance.py`) → review.
+5. The model in doubt (P(genuine) < 0.5 and another label more likely), another region's
+   campaign tag in a post without a word of this region or a theme, or a place elsewhere
+   (`places.txt`: another town's hospital, a holiday island) in a post without a word of this
+   region (`relevance.place`; a hint only, never a rejection) → review (`relevance.py`).
 6. Trust level `all` → approve; `confident` → approve when the model is confident the post
    is genuine (P(genuine) ≥ the trained `approve_at`) and the post names the campaign's
    region or a theme; a job ad that names no place of the region goes to review instead
@@ -65,7 +67,7 @@ from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
 from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize, word_count
-from campaign_worker.moderation.relevance import RelevanceRule, Signals
+from campaign_worker.moderation.relevance import RelevanceRule, Signals, load_places
 from campaign_worker.moderation.spam import SpamRule
 from campaign_worker.moderation.verdict import Candidate, Decision, Verdict
 from campaign_worker.post import extract_hashtags, fold_hashtag
@@ -89,6 +91,8 @@ MODEL_REASONS = {
 }
 OFF_TOPIC = ("Kein Bezug zur Kampagne: Hashtag einer anderen Region, kein Ort dieser Kampagne",
              "No relation to the campaign: another region's hashtag and no place of this campaign")
+PLACE_ELSEWHERE = ("Nennt einen Ort anderswo und keinen der Region – bitte prüfen, ob der Beitrag hierher gehört",
+                   "Names a place elsewhere and none of the region – please check that the post belongs here")
 CONFIDENT_APPROVE = ("Unauffällig und mit Bezug zur Kampagne (Vertrauensstufe „confident“)",
                      "Clean and on-topic (trust level 'confident')")
 JOB_AD_ELSEWHERE = ("Stellenanzeige ohne Ort der Region – bitte prüfen, ob die Stelle hier ist",
@@ -167,7 +171,7 @@ class Moderator:
         self.language = LanguageFilter(settings.languages) if settings.languages else None
         self.level = settings.auto_approve
         self.vulgar = settings.vulgar
-        self.relevance = RelevanceRule(campaign)
+        self.relevance = RelevanceRule(campaign, load_places(home))
         self.model = model or shipped_model()
         self.approve_at = float(self.model.params["approve_at"])
         self.reject_at = {label: float(self.model.params[f"reject_at.{label}"]) for label in MODEL_REASONS}
@@ -213,8 +217,12 @@ class Moderator:
     def _learned(self, post: "_Prepared", signals: Signals, prediction: Prediction) -> tuple[Check, Check]:
         """The relevance check and the model's check (a reject only when it is far from genuine)."""
         relevance = None
-        if signals.elsewhere and not signals.on_topic:
+        if signals.elsewhere and signals.foreign and not signals.on_topic:
             relevance = Verdict("review", "relevance.elsewhere", *OFF_TOPIC, signals.evidence())
+        elif signals.elsewhere and signals.places:
+            # Only a hint: a newcomer names the town she left, a trainee the trip to the Landtag.
+            # So it holds a post for a person, and the model alone decides a rejection.
+            relevance = Verdict("review", "relevance.place", *PLACE_ELSEWHERE, signals.evidence())
         model = None
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:

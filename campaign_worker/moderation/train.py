@@ -1,7 +1,7 @@
 """Retraining the moderation model from the labelled training data in `tests/data/moderation/`.
 
 The training data is the development half (`dev.jsonl`), the extra files in `extra/` (written
-apart from both halves by forty-eight more writers) and the old corpus `moderation_corpus.jsonl`; the
+apart from both halves by fifty more writers) and the old corpus `moderation_corpus.jsonl`; the
 held-out half is refused. `python -m campaign_worker.moderation.train [--data FILE ...]
 [--out FILE] [--seed N]` (or `campaign-worker moderate-train`) fits a multinomial logistic
 regression on the hashed character n-grams and words, weighted tf-idf (`model.featurise`; the
@@ -35,7 +35,7 @@ from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEA
 from campaign_worker.moderation.ngrams import document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
 from campaign_worker.moderation.normalize import normalize, word_count
 from campaign_worker.moderation.cues import countered_by, model_features
-from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule
+from campaign_worker.moderation.relevance import NO_SIGNALS, PLACES_FILE, RelevanceRule, read_places
 
 SEED = 20261127
 FOLDS = 4
@@ -104,8 +104,9 @@ def shipped_campaigns() -> dict[str, Campaign]:
 
 
 def model_inputs(rows: list[dict], campaigns: dict[str, Campaign]) -> tuple[list[str], np.ndarray]:
-    """Folded texts and relevance features, exactly as the engine computes them."""
-    rules = {slug: RelevanceRule(c) for slug, c in campaigns.items()}
+    """Folded texts and relevance features, as the engine computes them with the shipped places list."""
+    places = read_places(defaults_root() / "config" / "moderation" / PLACES_FILE)
+    rules = {slug: RelevanceRule(c, places) for slug, c in campaigns.items()}
     texts, extra = [], []
     for row in rows:
         text = normalize(row.get("caption") or "").text
