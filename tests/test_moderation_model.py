@@ -90,7 +90,7 @@ def test_a_post_naming_a_town_elsewhere_and_nothing_of_the_region_is_about_somew
 def test_the_places_elsewhere_come_from_a_file_the_user_can_replace(home):
     folder = home.root / "config" / "moderation"
     folder.mkdir(parents=True)
-    (folder / "places.txt").write_text("# unsere Liste\nEntenhausen\n", encoding="utf-8")
+    (folder / "places.txt").write_text("# unsere Liste\nEntenhausen  # die Nachbarstadt\n", encoding="utf-8")
     moderator = Moderator(shipped(), home, auto_approve="all")
     outcome = moderator.evaluate(candidate("Sommerfest in Entenhausen, alle sind eingeladen 🎉"))
     assert outcome.decision == "review" and "anderer Ort: Entenhausen" in outcome.verdict.evidence

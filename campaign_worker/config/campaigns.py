@@ -202,9 +202,10 @@ class Relevance(Strict):
     `places`, `landmarks`, `institutions` and `themes` are words or phrases (case, umlauts and
     `#` do not matter; a trailing `*` also matches longer words, e.g. `siegerl*`);
     `foreign_hashtags` are other regions' campaign tags: a post carrying one and nothing of this
-    campaign's region is counted as off-topic, and so is one naming a place of
-    `config/moderation/places.txt` (towns and holiday regions elsewhere); `nearby` are places
-    next to the region that count neither for nor against it. `job_ads` are the words of a job ad: one that
+    campaign's region is counted as off-topic; one naming a place of `config/moderation/places.txt`
+    (towns and holiday regions elsewhere) and nothing of the region waits for a person; `nearby`
+    are places next to the region that count neither for nor against it. `job_ads` are the words
+    of a job ad: one that
     names no place of the region is not approved by `confident` trust (every region's employers
     recruit with the same words, and with the campaign's tag for reach); `[]` turns that off.
     """

@@ -219,7 +219,7 @@ class Moderator:
         relevance = None
         if signals.elsewhere and signals.foreign and not signals.on_topic:
             relevance = Verdict("review", "relevance.elsewhere", *OFF_TOPIC, signals.evidence())
-        elif signals.elsewhere and signals.places:
+        elif signals.places:  # only found in posts naming nothing of the region
             # Only a hint: a newcomer names the town she left, a trainee the trip to the Landtag.
             # So it holds a post for a person, and the model alone decides a rejection.
             relevance = Verdict("review", "relevance.place", *PLACE_ELSEWHERE, signals.evidence())

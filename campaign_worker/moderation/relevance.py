@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from campaign_worker.config.campaigns import Campaign, ConfigError
+from campaign_worker.config.campaigns import Campaign
 from campaign_worker.home import Home
 from campaign_worker.moderation.blocklist import list_path
 from campaign_worker.moderation.normalize import fold
+from campaign_worker.moderation.terms import read_text, uncommented
 
 MAX_EVIDENCE = 3
 
@@ -124,11 +125,11 @@ def _pattern(terms: list[str], hashtag: bool = False) -> _Matcher | None:
             continue
         # Phrases match across any separator ("oberes schloss", "oberes-schloss", "#obersschloss" no).
         words = [folded.replace(" ", "")] if hashtag else folded.split()
-        if open_end or keys is None:
-            keys = None
+        pieces = [piece for w in words for piece in _WORDS.findall(w)]
+        if open_end or not pieces or keys is None:
+            keys = None  # no word every match must contain: always scan
         else:
-            pieces = [_WORDS.findall(w) for w in words]
-            keys |= {max((p for piece in pieces for p in piece), key=len, default=""), "".join(p for piece in pieces for p in piece)}
+            keys |= {max(pieces, key=len), "".join(pieces)}
         atoms = [atom for n, w in enumerate(words) for atom in ([_SEPARATOR] if n else []) + [re.escape(c) for c in w]]
         body = _SEPARATOR.join(re.escape(w) for w in words)
         parts.add(body + (r"\w*" if open_end else _WORD_END))
@@ -167,12 +168,8 @@ PLACES_FILE = "places.txt"
 
 
 def read_places(path: Path) -> tuple[str, ...]:
-    """The places of a list file: one per line, `#` starts a comment."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read place list: {exc}"]) from None
-    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    """The places of a list file: one per line, comments as in the other lists (`#`)."""
+    return tuple(line for raw in read_text(path, "place list").splitlines() if (line := uncommented(raw)))
 
 
 def load_places(home: Home) -> tuple[str, ...]:

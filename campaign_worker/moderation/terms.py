@@ -62,6 +62,19 @@ class Hit:
     end: int
 
 
+def read_text(path: Path, what: str) -> str:
+    """A list file's text; one that cannot be read is a configuration error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read {what}: {exc}"]) from None
+
+
+def uncommented(raw: str) -> str:
+    """A list line without its comment (a line starting with `#`, or ` #` and what follows)."""
+    return raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+
+
 def parse_list(path: Path | str, text: str, sections: dict[str, Decision]) -> list[Term]:
     """Parse a list file; `sections` maps the allowed section names to their default decision."""
     terms: list[Term] = []
@@ -71,7 +84,7 @@ def parse_list(path: Path | str, text: str, sections: dict[str, Decision]) -> li
     in_bad_section = False  # terms under an unknown section: that section is reported once
     name = Path(path).name
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        line = uncommented(raw)
         if not line:
             continue
         section = _SECTION_RE.match(line.lower())
@@ -119,11 +132,7 @@ def _make_term(line: str, category: str, decision: Decision, where: str) -> tupl
 
 
 def read_list(path: Path, sections: dict[str, Decision]) -> list[Term]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read list file: {exc}"]) from None
-    return parse_list(path, text, sections)
+    return parse_list(path, read_text(path, "list file"), sections)
 
 
 def _atoms(core: str) -> list[str]:
@@ -214,10 +223,7 @@ class Allowlist:
 
     @staticmethod
     def read(path: Path) -> list[str]:
-        try:
-            return path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(path, [f"cannot read allow list: {exc}"]) from None
+        return read_text(path, "allow list").splitlines()
 
 
 class TermMatcher:
