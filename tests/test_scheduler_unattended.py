@@ -104,7 +104,8 @@ def test_run_end_recorded_after_the_lock_is_released(sqlite_workspace, serving, 
     monkeypatch.setitem(tasks.TASKS, "locks_at_end", locks_at_its_end)
     worker = serving([spec("tick", "locks_at_end", trigger={"type": "interval", "seconds": 30})], settings(record_retry_seconds=20))
     worker.runner.run(worker.specs["tick"], datetime.now(UTC), kind="manual")
-    (run,) = all_runs(sqlite_workspace.engine, "tick")
+    # Intervals tick on the clock (:00 and :30): a scheduled run may fall into the test, so only the manual one counts.
+    (run,) = [run for run in all_runs(sqlite_workspace.engine, "tick") if run.kind == "manual"]
     assert run.status == "ok" and run.counts == {"done": 1} and run.finished_at is not None
 
 
@@ -140,7 +141,12 @@ def test_run_end_that_cannot_be_recorded_is_abandoned_and_health_says_so(sqlite_
 
 
 def test_a_long_pipeline_batch_does_not_delay_other_jobs(sqlite_workspace, serving, monkeypatch):
-    """500 posts moderated with slow rules (3 s) beside two jobs due every second: they start on time."""
+    """500 posts moderated with slow rules (3 s) beside two jobs due every second: each starts on time.
+
+    A start may wait for the moderation's short write transactions (how long depends on the
+    machine), never for the batch: lateness is measured against each run's slot in the ledger
+    and must stay under half the batch's 3 s, which a transaction held across it would exceed.
+    """
     store_posts(sqlite_workspace.engine, "siegen", "sample", [post(i) for i in range(500)])
     original = rules_engine.Moderator.evaluate_many
 
@@ -150,24 +156,25 @@ def test_a_long_pipeline_batch_does_not_delay_other_jobs(sqlite_workspace, servi
         return original(self, candidates)
 
     monkeypatch.setattr(rules_engine.Moderator, "evaluate_many", slow_evaluate_many)
-    started: list[tuple[str, datetime]] = []
-
-    def probe(ws, campaigns, should_stop):
-        started.append(datetime.now(UTC))
-        return {}
-
-    monkeypatch.setitem(tasks.TASKS, "probe", probe)
-    jobs = [spec(f"probe{i}", "probe", trigger={"type": "interval", "seconds": 1}, misfire_grace_seconds=5) for i in range(2)]
+    started: dict[str, list[datetime]] = {"probe0": [], "probe1": []}
+    for job in started:
+        monkeypatch.setitem(tasks.TASKS, job, lambda ws, campaigns, should_stop, job=job: started[job].append(datetime.now(UTC)) or {})
+    jobs = [spec(job, job, trigger={"type": "interval", "seconds": 1}, misfire_grace_seconds=5) for job in started]
     worker = serving(jobs, settings(db_lock_timeout_seconds=5))
     time.sleep(1.2)
     began = datetime.now(UTC)
     result = moderate(sqlite_workspace, ["siegen"])
     ended = datetime.now(UTC)
+    worker.scheduler.pause()
     assert result["evaluated"] == 500 and (ended - began).total_seconds() >= 3
-    during = [at for at in started if began <= at <= ended]
-    assert len(during) >= 2 * 2
-    lateness = [(at - at.replace(microsecond=0)).total_seconds() for at in during]
-    assert max(lateness) < 0.7, f"starts late by up to {max(lateness):.2f} s while moderating"
+    lateness = []
+    for job, starts in started.items():
+        wait_for(lambda: all(r.status != "running" for r in all_runs(sqlite_workspace.engine, job)), timeout=5)
+        slots = [run.slot for run in all_runs(sqlite_workspace.engine, job) if run.status == "ok"]
+        assert len(slots) == len(starts), f"{job}: every run in the ledger ran the task once"
+        lateness += [(start - slot).total_seconds() for slot, start in zip(slots, starts) if began <= slot <= ended]
+    assert len(lateness) >= 2 * 2, "both jobs ran while moderating"
+    assert max(lateness) < 1.5, f"starts late by up to {max(lateness):.2f} s while moderating"
     assert worker.scheduler.running
 
 
