@@ -161,8 +161,15 @@ def test_a_long_pipeline_batch_does_not_delay_other_jobs(sqlite_workspace, servi
 
     monkeypatch.setattr(rules_engine.Moderator, "evaluate_many", slow_evaluate_many)
     started: dict[str, list[datetime]] = {"probe0": [], "probe1": []}
-    for job in started:
-        monkeypatch.setitem(tasks.TASKS, job, lambda ws, campaigns, should_stop, job=job: started[job].append(datetime.now(UTC)) or {})
+
+    def probe(starts: list[datetime]):
+        def task(ws, campaigns, should_stop):
+            starts.append(datetime.now(UTC))
+            return {}
+        return task
+
+    for job, starts in started.items():
+        monkeypatch.setitem(tasks.TASKS, job, probe(starts))
     jobs = [spec(job, job, trigger={"type": "interval", "seconds": 1}, misfire_grace_seconds=5) for job in started]
     worker = serving(jobs, settings(db_lock_timeout_seconds=5))
     time.sleep(1.2)
