@@ -205,9 +205,9 @@ class Relevance(Strict):
     campaign's region is counted as off-topic; one naming a place of `config/moderation/places.txt`
     (towns and holiday regions elsewhere) and nothing of the region waits for a person; `nearby`
     are places next to the region that count neither for nor against it. `job_ads` are the words
-    of a job ad: one that
-    names no place of the region is not approved by `confident` trust (every region's employers
-    recruit with the same words, and with the campaign's tag for reach); `[]` turns that off.
+    of a job ad: one that names no place of the region is not approved by `confident` trust
+    (every region's employers recruit with the same words, and with the campaign's tag for
+    reach); `[]` turns that off.
     """
 
     places: list[str] = Field(default_factory=list)
