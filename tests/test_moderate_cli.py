@@ -113,3 +113,7 @@ def test_dry_run_names_the_bad_line(sqlite_workspace, tmp_path, capsys):
     assert "Zeile 2" in err and "Traceback" not in err
     assert main(["--home", home, "moderate", "--dry-run", "--input", str(source)]) == 2
     assert "--campaign" in capsys.readouterr().err
+    source.write_text('{"id": "a", "caption": "ok", "author": 42}\n', encoding="utf-8")
+    assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "Zeile 1" in err and "'author' must be a string" in err and "Traceback" not in err

@@ -37,17 +37,21 @@ def test_word_families_group_what_a_post_talks_about():
 
 
 class _Fixed:
-    """A model double that gives every text the same probabilities."""
+    """A model double that gives every text the same probabilities (`caption`: those without the account name)."""
 
-    def __init__(self, **probabilities: float):
+    def __init__(self, caption: dict[str, float] | None = None, **probabilities: float):
         self.labels = LABELS
         self.params = dict(shipped_model().params)
         self.row = [probabilities.get(label, 0.0) for label in LABELS]
+        self.caption_row = [caption.get(label, 0.0) for label in LABELS] if caption else self.row
 
-    def predict_many(self, texts, extra):
+    def predict_many(self, texts, extra, authors=None):
         return np.array([self.row] * len(texts))
 
-    def evidence(self, text, label):
+    def predict_both(self, texts, extra, authors):
+        return self.predict_many(texts, extra, authors), np.array([self.caption_row] * len(texts))
+
+    def evidence(self, text, label, author=None):
         return ()
 
 
@@ -72,6 +76,40 @@ def test_a_review_request_backed_by_the_model_rejects(tmp_path, p_spam, decision
         assert f"P(spam) = {p_spam:.2f}" in outcome.verdict.evidence
 
 
+def test_the_model_is_given_each_posts_account_name(tmp_path):
+    seen: list = []
+
+    class Recording(_Fixed):
+        def predict_both(self, texts, extra, authors):
+            seen.extend(authors)
+            return super().predict_both(texts, extra, authors)
+
+    model = Recording(genuine=0.99)
+    moderator(tmp_path, model).evaluate_many([post("Krönchen im Abendlicht", author="lena.sgn"),
+                                             Candidate("t:2", "Hallo Siegen", None, (), NOON)])
+    assert seen == ["lena.sgn", None]
+
+
+def test_an_account_name_never_condemns_a_post_on_its_own(tmp_path):
+    caption = "Folgt uns für mehr! #meinherztraegtkrone"
+    by_name = moderator(tmp_path, _Fixed(genuine=0.01, hate=0.99, caption={"genuine": 0.8, "hate": 0.1})).evaluate(post(caption))
+    assert by_name.decision == "review" and by_name.rule == "model.hate"  # the model's doubt, for a person
+    leaning = moderator(tmp_path, _Fixed(genuine=0.01, hate=0.99, caption={"genuine": 0.4, "hate": 0.55})).evaluate(post(caption))
+    assert leaning.decision == "reject" and leaning.rule == "model.hate"  # the name tips what the caption leans to
+
+
+def test_an_approval_rests_on_the_caption_alone(tmp_path):
+    caption = "Krönchen im Abendlicht über Siegen #meinherztraegtkrone"
+    trusted_name = _Fixed(genuine=0.999, caption={"genuine": 0.6, "offtopic": 0.4})
+    assert moderator(tmp_path, trusted_name).evaluate(post(caption)).decision == "review"
+    odd_name = _Fixed(genuine=0.7, spam=0.3, caption={"genuine": 0.999})
+    approved = moderator(tmp_path, odd_name).evaluate(post(caption))
+    assert approved.decision == "approve" and "P(genuine) = 1.00" in approved.verdict.evidence
+    assert approved.score == 0.7  # the score shown counts the name against the post, never for it
+    flattered = moderator(tmp_path, _Fixed(genuine=0.99, caption={"genuine": 0.8, "offtopic": 0.2})).evaluate(post(caption))
+    assert flattered.score == 0.8
+
+
 def test_a_partners_post_is_never_rejected_by_agreement(tmp_path):
     outcome = moderator(tmp_path, _Fixed(genuine=0.1, spam=0.9)).evaluate(post(WEAK_SPAM, author="awo_siegen"))
     assert outcome.decision == "review"
@@ -93,6 +131,13 @@ def test_training_reads_every_file_but_the_holdout_and_maps_old_labels():
     for held_out in ("holdout.jsonl", "holdout_b.jsonl", "holdout_c.jsonl"):
         with pytest.raises(ValueError, match="only measured"):
             load_training([REPO / "tests" / "data" / "moderation" / held_out])
+
+
+def test_training_data_with_an_account_name_that_is_not_text_is_refused(tmp_path):
+    data = tmp_path / "odd.jsonl"
+    data.write_text('{"id": "x-1", "caption": "Hallo Siegen", "label": "genuine", "author": 7}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="'author' must be a string .* in x-1"):
+        load_training([data])
 
 
 def medizin_moderator(tmp_path, model) -> Moderator:
@@ -174,6 +219,17 @@ def test_genuine_posts_with_counter_speech_do_not_raise_the_reject_threshold():
     texts = ["achtung betrueger"] * 2 + ["krone"] * 998 + ["gebuehr"] * 10
     assert thresholds(probabilities, y)["reject_at.spam"] > 0.97
     assert thresholds(probabilities, y, texts)["reject_at.spam"] == REJECT_FLOOR
+
+
+def test_the_approval_threshold_comes_from_the_predictions_without_names():
+    y = np.array([0] * 100 + [1] * 1000 + [0] * 100 + [1] * 1000)  # the same posts, with names, then without
+    probabilities = np.zeros((len(y), len(LABELS)))
+    probabilities[:, 0] = 0.5
+    probabilities[100:1100, 0] = 0.3  # with their names, the junk posts look like junk
+    probabilities[1200:, 0] = np.linspace(0.9, 0.99, 1000)  # on their captions alone some look genuine
+    without = np.arange(len(y)) >= 1100
+    assert thresholds(probabilities, y, approving=without)["approve_at"] > 0.98
+    assert thresholds(probabilities, y)["approve_at"] < thresholds(probabilities, y, approving=without)["approve_at"]
 
 
 def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_rejection(tmp_path):

@@ -13,7 +13,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from campaign_worker.moderation.model import MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel
+from campaign_worker.moderation.model import MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, Shape, TextModel, account_text
 from campaign_worker.moderation.ngrams import hashed_ngrams, hashed_words, inverse_document_frequency, side_by_side, tfidf
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.train import Counts, _matrix
@@ -62,9 +62,9 @@ def test_what_training_did_not_learn_dilutes_a_post_instead_of_vanishing():
     """A rare column is left at zero in training but keeps its share of the norm, as at prediction."""
     texts = ["hallo welt", "hallo team", "hallo welt team", "zzqx hallo"]
     counts = Counts(texts)
-    learned_all = _matrix(counts, np.zeros((4, 1)), np.ones(N_FEATURES + N_WORD_FEATURES))
+    learned_all = _matrix(counts, np.zeros((4, 1)), np.ones(Shape().n_columns))
     df = counts.document_frequency(np.arange(4))
-    kept = _matrix(counts, np.zeros((4, 1)), np.ones(N_FEATURES + N_WORD_FEATURES), df >= 2)
+    kept = _matrix(counts, np.zeros((4, 1)), np.ones(Shape().n_columns), df >= 2)
     last = kept.getrow(3).toarray().ravel()
     assert 0 < np.linalg.norm(last) < 1  # "zzqx" (in one text) took part of the norm and adds nothing
     assert np.allclose(last[last != 0], learned_all.getrow(3).toarray().ravel()[last != 0])
@@ -95,12 +95,35 @@ def test_a_text_scores_the_same_alone_and_inside_a_batch():
 def test_prediction_uses_exactly_the_features_training_used():
     model = TextModel.load(MODEL_PATH)
     texts = [normalize(c).text for c in CAPTIONS]
-    trained = _matrix(Counts(texts), np.zeros((len(texts), 4)), model.idf)[:, :N_FEATURES + N_WORD_FEATURES]
-    predicted = model.features(texts)
+    authors = ["Heimat_Zuerst88", None, "lena.sgn", "", "x", "Dr. Aylin Özdemir", "follow4follow", "a_b"]
+    trained = _matrix(Counts(texts, authors), np.zeros((len(texts), 4)), model.idf)[:, : model.shape.n_columns]
+    predicted = model.features(texts, authors)
     assert np.array_equal(trained.indptr, predicted.indptr)
     assert np.array_equal(trained.indices, predicted.columns)
     assert np.allclose(trained.data, predicted.values)
     assert (predicted.columns >= N_FEATURES).any()  # the word block is there
+    assert (predicted.columns >= N_FEATURES + N_WORD_FEATURES).any()  # and the account names'
+
+
+def test_an_account_name_is_read_as_its_words():
+    assert account_text("Heimat_Zuerst88") == "heimat zuerst"
+    assert account_text("dr.aylin.özdemir") == "dr aylin oezdemir"
+    assert account_text("__1488__") == "" and account_text(None) == ""
+    assert len(account_text("a" * 500)) == 60  # Instagram allows 30 characters; longer names are cut
+
+
+def test_the_account_name_is_a_block_of_its_own_and_empty_without_a_name():
+    model = TextModel.load(MODEL_PATH)
+    text = normalize("Krönchen im Gegenlicht 👑").text
+    alone = model.features([text])
+    with_name = model.features([text], ["krone.fan"])
+    shape = model.shape
+    caption_part = with_name.columns < shape.n_text
+    # The caption's columns and weights do not change with the name (each block is normalised on its own).
+    assert np.array_equal(with_name.columns[caption_part], alone.columns)
+    assert np.allclose(with_name.values[caption_part], alone.values)
+    assert (with_name.columns >= shape.n_text).sum() > 0 and (alone.columns < shape.n_text).all()
+    assert np.array_equal(model.features([text], [None]).columns, alone.columns)
 
 
 def columns_of(text: str) -> list[int]:
@@ -131,3 +154,14 @@ def test_a_model_trained_with_other_features_is_refused(tmp_path):
         TextModel.load(old)
     assert "moderate-train" in str(error.value)
 
+
+
+def test_a_names_evidence_is_the_same_whether_it_was_scored_in_a_batch_first():
+    text = normalize("Gratis testen, nur heute #meinherztraegtkrone").text
+    scored, fresh = TextModel.load(MODEL_PATH), TextModel.load(MODEL_PATH)
+    named, alone = scored.predict_both([text], np.zeros((1, len(scored.extra))), ["gratis.follower.24"])
+    assert named[0, 1] > alone[0, 1]  # the name adds to P(spam); without it the caption alone speaks
+    spam = scored.labels.index("spam")
+    evidence = scored.evidence(text, spam, author="gratis.follower.24")
+    assert evidence == fresh.evidence(text, spam, author="gratis.follower.24")
+    assert "Kontoname: gratis.follower.24" in evidence

@@ -180,6 +180,35 @@ def test_vulgar_review_spares_the_word_not_a_post_the_model_rejects(home):
     assert partner.decision == "review"
 
 
+# --- the account name ------------------------------------------------------------------------
+
+def test_a_scam_accounts_name_tips_a_post_the_caption_leans_against(home):
+    caption = "Schreib mir eine DM, ich zeig dir wie das geht 😉 #meinherztraegtkrone"
+    unnamed = Moderator(shipped(), home).evaluate(candidate(caption, author=None))
+    assert (unnamed.decision, unnamed.rule) == ("review", "model.spam")
+    named = Moderator(shipped(), home).evaluate(candidate(caption, author="followers.kaufen.billig"))
+    assert (named.decision, named.rule) == ("reject", "model.spam")
+
+
+def test_a_name_alone_holds_a_harmless_post_for_a_person_and_says_so(home):
+    outcome = Moderator(shipped(), home).evaluate(candidate("Folgt uns für mehr! #meinherztraegtkrone", author="heimat.siegerland"))
+    assert outcome.decision == "review" and outcome.rule == "model.hate"  # never a rejection on the name alone
+    assert "Kontoname: heimat.siegerland" in outcome.verdict.evidence
+
+
+@pytest.mark.parametrize("caption", [
+    "Erster Arbeitstag in der Pflege im Kreisklinikum Siegen, tolles Team! #meinherztraegtkrone",
+    "Meine Ausbildung als Elektronikerin beginnt im August in Kreuztal 💪 #meinherztraegtkrone",
+    "Seit drei Jahren arbeite ich als Ingenieur in Siegen. Jetzt fühle ich mich zu Hause. #meinherztraegtkrone",
+    "Sonntagsspaziergang am Oberen Schloss mit der ganzen Familie #meinherztraegtkrone",
+])
+def test_who_a_genuine_poster_seems_to_be_by_name_never_changes_the_decision(home, caption):
+    names = [None, "lena_mueller", "tobias.krause", "mehmet.yilmaz", "olena.kovalenko", "ali_1990", "joao.silva.de",
+             "nguyen.thi.lan", "dr.kwame.mensah", "ayse.kaya"]
+    decisions = {name: Moderator(shipped(), home).evaluate(candidate(caption, author=name)).decision for name in names}
+    assert set(decisions.values()) == {"approve"}, decisions
+
+
 # --- spam on the tags as written -------------------------------------------------------------
 
 def test_hashtag_stuffing_counts_repeated_tags(home):

@@ -315,7 +315,8 @@ def test_evidence_labels_follow_the_page_language(site):
     from campaign_worker.moderation.verdict import Verdict
 
     verdict = Verdict("review", "relevance.elsewhere", "Kein Bezug zur Kampagne", "No relation to the campaign",
-                      ("Bezug: Krönchen", "fremde Kampagne: #pflegeinberlin", "Gegenrede: warnung", "anderer Ort: in giessen"))
+                      ("Bezug: Krönchen", "fremde Kampagne: #pflegeinberlin", "Gegenrede: warnung", "anderer Ort: in giessen",
+                       "Kontoname: followers.fabrik"))
     with transaction(site.engine) as connection:
         queue.apply_rule_verdict(connection, "siegen", site.ids["p1"], verdict, ["fachkraefte"], recheck=True)
     client, token = signed_in(site, "moderator")
@@ -326,3 +327,4 @@ def test_evidence_labels_follow_the_page_language(site):
     assert "<li>Relation: Krönchen</li>" in english and "<li>other campaign: #pflegeinberlin</li>" in english
     assert "<li>counter-speech: warnung</li>" in english and "Bezug:" not in english
     assert "<li>place elsewhere: in giessen</li>" in english and "<li>anderer Ort: in giessen</li>" in german
+    assert "<li>account name: followers.fabrik</li>" in english and "<li>Kontoname: followers.fabrik</li>" in german

@@ -98,6 +98,8 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | Non
             if not isinstance(item, dict) or "id" not in item:
                 raise ValueError("ein JSON-Objekt mit 'id' erwartet / expected an object with 'id'")
             caption = clean_text(item.get("caption"), MAX_CAPTION_CHARS)
+            if not isinstance(item.get("author") or "", str):
+                raise ValueError("'author' muss Text sein / 'author' must be a string")
             posted = item.get("posted_at")
             candidate = Candidate(
                 key=str(item["id"]), caption=caption, author=(item.get("author") or None),
@@ -115,7 +117,7 @@ def _dry_run(ws: Workspace, slug: str, input_file: Path, auto_approve: str | Non
 def train_cmd(
     data: Optional[list[Path]] = typer.Option(
         None, "--data",
-        help="JSON Lines mit caption, campaign, label, mehrfach möglich (Standard: dev.jsonl und extra/*.jsonl in tests/data/moderation)."),
+        help="JSON Lines mit caption, campaign, label[, author], mehrfach möglich (Standard: dev.jsonl und extra/*.jsonl in tests/data/moderation)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Zieldatei (Standard: das Modell im Paket) / output file."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Zufallsstartwert / random seed (gleich → gleiche Datei)."),
 ) -> None:

@@ -14,20 +14,20 @@ How verdicts combine (first match wins):
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
-   likely label (praise with one swear word goes to review); with `vulgar = "review"` a post
+   likely label of the caption (praise with one swear word goes to review); with `vulgar = "review"` a post
    whose only list word is vulgar goes to review unless the model alone rejects it as
    profanity (3a: the word neither decides nor protects).
-   A content rule's rejection of a post the model finds clearly genuine (P(genuine) ≥ 0.75:
-   a quoted slogan, a place name) goes to review instead; a repost of the campaign's own post
-   stays rejected whatever its words.
+   A content rule's rejection of a post the model finds clearly genuine by its caption
+   (P(genuine) ≥ 0.75: a quoted slogan, a place name) goes to review instead; a repost of the
+   campaign's own post stays rejected whatever its words.
    A listed insult or hate phrase standing only in quotation marks goes to review
    (`blocklist.quoted`): posts against hate quote what they received.
-3a. The model (`model.py`) rejects a post when P(label) reaches the trained `reject_at.<label>`
-   for spam, profanity, hate or offtopic (in posts of `long_post_words` words or more,
-   `reject_at_long.<label>` where training set one: hate); a trusted account's post goes to
-   review, and so does a post with counter-speech words for that label (`cues.countered_by`: a
-   scam warning, a statement against hate, a move or return here). Off-topic is never claimed
-   of a post naming a place of the region.
+3a. The model (`model.py`, reading the caption and the account name) rejects a post when P(label)
+   reaches the trained `reject_at.<label>` for spam, profanity, hate or offtopic (in posts of
+   `long_post_words` words or more, `reject_at_long.<label>` where training set one: hate); a
+   trusted account's post goes to review, and so does a post with counter-speech words for that
+   label (`cues.countered_by`: a scam warning, a statement against hate, a move or return here).
+   Off-topic is never claimed of a post naming a place of the region.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
    least `corroborate_at` likely, again unless counter-speech words stand in the post. The
@@ -39,12 +39,19 @@ How verdicts combine (first match wins):
    (`places.txt`: another town's hospital, a holiday island) in a post without a word of this
    region (`relevance.place`; a hint only, never a rejection) → review (`relevance.py`).
 6. Trust level `all` → approve; `confident` → approve when the model is confident the post
-   is genuine (P(genuine) ≥ the trained `approve_at`) and the post names the campaign's
-   region or a theme; a job ad that names no place of the region goes to review instead
+   is genuine by its caption (P(genuine) ≥ the trained `approve_at`) and the post names the
+   campaign's region or a theme; a job ad that names no place of the region goes to review instead
    (`relevance.job_ad`: other regions' employers recruit with the same words and the tag).
 7. Otherwise → review, rule "default".
 
-Every outcome carries `score`, the model's P(genuine).
+Every outcome carries `score`, the model's P(genuine); the account name may lower it, never
+raise it.
+
+An account name may add to the case against a post (the model's rejection, its doubt, two
+signals agreeing), never speak for it: approvals and disputes rest on the caption alone. The
+names genuine posters had in training are mostly German; read in a post's favour, they made
+the model approve the same captions more readily under „lena_mueller“ than under
+„mehmet.yilmaz“ (bench/README.md).
 
 `Moderator.remember` feeds posts the campaign already has (for duplicates and the daily cap);
 `evaluate` judges a post and then remembers it, so a batch is judged in order; `evaluate_many`
@@ -80,6 +87,7 @@ BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MO
 RULES = (BLOCKED, PARTNER, BLOCKLIST, SPAM, DUPLICATE, DAILY_CAP, LANGUAGE, RELEVANCE, MODEL)
 UNSURE_BELOW = 0.5  # P(genuine) under which even `all` asks a person
 DISPUTE_AT = 0.75  # P(genuine) from which a rule's rejection goes to a person instead
+CAPTION_LEANS = 0.5  # P(label) the caption alone must reach for the model to reject: a name never condemns a post
 # Rejections the text model may not dispute: a repost of the campaign's own post is a copy of what
 # the wall already shows, however harmless its words.
 _UNDISPUTED = frozenset({"duplicate.own_repost"})
@@ -125,7 +133,7 @@ class Outcome:
 
     verdict: Verdict
     checks: tuple[Check, ...]
-    score: float | None = None  # the model's probability that the post is genuine (0–1)
+    score: float | None = None  # the model's probability that the post is genuine (0–1; a name only lowers it)
 
     @property
     def decision(self) -> Decision:
@@ -200,10 +208,11 @@ class Moderator:
         prepared = [_Prepared.of(candidate, self.daily_cap) for candidate in candidates]
         signals = [self.relevance.signals(post.norm.text) for post in prepared]
         extra = np.array([model_features(s, post.norm.text) for s, post in zip(signals, prepared)], dtype=np.float64).reshape(len(prepared), len(EXTRA))
-        probabilities = self.model.predict_many([post.norm.text for post in prepared], extra)
+        named, caption_only = self.model.predict_both([post.norm.text for post in prepared], extra,
+                                                      [post.candidate.author for post in prepared])
         labels = self.model.labels
-        return [self._judge(post, signal, Prediction(dict(zip(labels, row))))
-                for post, signal, row in zip(prepared, signals, probabilities.tolist())]
+        return [self._judge(post, signal, Prediction(dict(zip(labels, row)), by_caption=dict(zip(labels, alone))))
+                for post, signal, row, alone in zip(prepared, signals, named.tolist(), caption_only.tolist())]
 
     def _judge(self, prepared: "_Prepared", signals: Signals, prediction: Prediction) -> Outcome:
         """The rules on one post whose text was already scored; then the post joins the history."""
@@ -212,7 +221,7 @@ class Moderator:
         if candidate.key not in self._known:
             self._store(prepared)
         verdict = self._combine(candidate, checks, signals, prediction, prepared.norm.text)
-        return Outcome(verdict, checks, round(prediction.genuine, 4))
+        return Outcome(verdict, checks, round(min(prediction.genuine, prediction.caption["genuine"]), 4))
 
     def _learned(self, post: "_Prepared", signals: Signals, prediction: Prediction) -> tuple[Check, Check]:
         """The relevance check and the model's check (a reject only when it is far from genuine)."""
@@ -227,13 +236,14 @@ class Moderator:
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
             long = self.long_post_words and word_count(post.norm.text) >= self.long_post_words
-            sure = prediction.probabilities[label] >= (self.reject_at_long if long else self.reject_at)[label]
+            sure = (prediction.probabilities[label] >= (self.reject_at_long if long else self.reject_at)[label]
+                    and prediction.caption[label] >= CAPTION_LEANS)
             # "No relation to the campaign" is never claimed of a post that names a place of the region,
             # nor in a campaign whose file lists no region or theme. Themes alone do not protect a
             # post: another city's hospital recruits with the same words.
             offtopic_unknowable = label == "offtopic" and (bool(signals.region) or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
-            words = self.model.evidence(post.norm.text, self.model.labels.index(label))
+            words = self.model.evidence(post.norm.text, self.model.labels.index(label), author=post.candidate.author)
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
             if decision == "reject":
@@ -267,13 +277,13 @@ class Moderator:
                 return certain[0]
             if trusted:
                 return _held_for_review(rejects[0])
-            if prediction.genuine >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
+            if prediction.caption["genuine"] >= DISPUTE_AT and rejects[0].rule not in _UNDISPUTED:
                 return _disputed(rejects[0])
             kind = junk_kind(rejects[0].rule)  # a slur quoted to report it, a scam's words quoted to warn of it
             return _unless_countered(rejects[0], kind, text) if kind else rejects[0]
         vulgar = by_rule[BLOCKLIST]
         if (vulgar is not None and vulgar.rule == "blocklist.vulgar" and self.vulgar == "reject" and not trusted
-                and prediction.label != "genuine"):
+                and prediction.caption_label != "genuine"):
             return replace(vulgar, decision="reject")
         learned = by_rule[MODEL]
         if learned is not None and learned.decision == "reject":
@@ -297,11 +307,11 @@ class Moderator:
         doubt = learned or by_rule[RELEVANCE]
         if doubt is not None:
             return doubt
-        if self.level == "confident" and prediction.genuine >= self.approve_at and signals.on_topic:
+        if self.level == "confident" and prediction.caption["genuine"] >= self.approve_at and signals.on_topic:
             if signals.job_ad_elsewhere:
                 return Verdict("review", "relevance.job_ad", *JOB_AD_ELSEWHERE, tuple(f"Stellenanzeige: {w}" for w in signals.job_ad[:3]))
             return Verdict("approve", "model.confident", *CONFIDENT_APPROVE,
-                           signals.evidence() + (f"P(genuine) = {prediction.genuine:.2f}",))
+                           signals.evidence() + (f"P(genuine) = {prediction.caption['genuine']:.2f}",))
         return DEFAULT_REVIEW
 
     def _corroborated(self, reviews: list[Verdict], prediction: Prediction, text: str) -> Verdict | None:

@@ -1,18 +1,25 @@
-"""The learned part of moderation: a linear classifier on character n-grams and words of the folded text.
+"""The learned part of moderation: a linear classifier on character n-grams and words of the caption and the account name.
 
 Where word lists stop (coded hate, scams that look like the campaign's own posts, off-topic
 posts with the campaign tag), a small model trained on labelled captions gives each post a
 probability per label: genuine, spam, profanity, hate, offtopic. Features are two hashed
-blocks of the folded caption, each weighted tf-idf and normalised on its own
-(`ngrams`: character 2–5-grams of each word, and words with word pairs; only the idf per
-column and the coefficients are stored), plus the campaign relevance signals and word
-families (`cues.model_features`).
+blocks of the folded caption, each weighted tf-idf and normalised on its own (`ngrams`:
+character 2–5-grams of each word, and words with word pairs; only the idf per column and the
+coefficients are stored), two more such blocks of the account name (its character 2–4-grams,
+and its words: „followers.fabrik“, „heimat_zuerst88“, „pflegeschule.freiburg“ say something a
+caption may not), plus the campaign relevance signals and word families
+(`cues.model_features`). A post without an account name has empty name blocks; training
+shows every post once with its name and once without, so the captions carry the model alone
+where no name is known. Since the name's blocks are normalised on their own, their part of a
+score is separate: `predict_both` gives the probabilities with the name and from the caption
+alone in one pass, and the engine lets the name count only against a post (`engine.py`).
 
 The weights ship inside the package as `model.npz` (numpy arrays, no pickle): the feature
 parameters, the idf per column, the label names, the intercepts and the non-zero coefficient
 columns. `train.py` rebuilds the file from `tests/data/` with a fixed seed. Posts are scored
-a batch at a time (`predict_many`); evidence for a verdict is the words of the caption whose
-features pushed most towards the predicted label, computed only for the posts that need it.
+a batch at a time (`predict_many`); evidence for a verdict is the words of the caption (and
+the account name) whose features pushed most towards the predicted label, computed only for
+the posts that need it.
 """
 
 from __future__ import annotations
@@ -29,17 +36,23 @@ import numpy as np
 from campaign_worker.errors import CampaignWorkerError
 from campaign_worker.moderation.cues import NAMES as CUE_NAMES
 from campaign_worker.moderation.ngrams import HashedNgrams, hashed_ngrams, hashed_words, side_by_side, tfidf
+from campaign_worker.moderation.normalize import fold
 
 LABELS = ("genuine", "spam", "profanity", "hate", "offtopic")
 MODEL_PATH = Path(__file__).with_name("model.npz")
 N_FEATURES = 2**18  # character n-gram columns
 N_WORD_FEATURES = 2**18  # word and word-pair columns, after them
+N_ACCOUNT_FEATURES = 2**16  # the account name's n-grams and words, after those
 NGRAMS = (2, 5)
+ACCOUNT_NGRAMS = (2, 4)
+MAX_ACCOUNT_CHARS = 60  # Instagram allows 30; longer names from other sources are cut
 # Names the feature function a model was trained with; a file made with another one is refused.
-FEATURES = "tfidf:char_wb-fnv1a-fmix32+words-crc32"
+FEATURES = "tfidf:char_wb-fnv1a-fmix32+words-crc32+account"
 EXTRA = ("relevance.region", "relevance.theme", "relevance.own_tag", "relevance.elsewhere") + CUE_NAMES
 CHUNK = 1_000  # texts hashed at once: bounds the n-gram arrays to a few MB
 _WORD_RE = re.compile(r"[^\W_]{3,}")
+_NAME_SEPARATORS_RE = re.compile(r"[\W_\d]+")
+ACCOUNT_EVIDENCE = "Kontoname: "  # before an account name in a verdict's evidence (English pages: "account name: ")
 _WORD_CACHE = 200_000  # words whose contributions are remembered for evidence
 
 
@@ -47,15 +60,63 @@ class ModelError(CampaignWorkerError):
     """The shipped model file is missing or unreadable."""
 
 
-def featurise(texts: Sequence[str], idf: np.ndarray, n_features: int = N_FEATURES, n_word_features: int = N_WORD_FEATURES,
-              ngrams: tuple[int, int] = NGRAMS) -> HashedNgrams:
-    """The text features both training and prediction use (one function, so they cannot disagree)."""
-    return weigh(hashed_ngrams(texts, n_features, ngrams), hashed_words(texts, n_word_features), idf, n_features)
+def account_text(author: str | None) -> str:
+    """An account name as words for the model: folded, digits and dots dropped („Heimat_Zuerst88“ → „heimat zuerst“)."""
+    return " ".join(_NAME_SEPARATORS_RE.sub(" ", fold((author or "")[:MAX_ACCOUNT_CHARS])).split())
 
 
-def weigh(chars: HashedNgrams, words: HashedNgrams, idf: np.ndarray, n_features: int) -> HashedNgrams:
-    """Both blocks' counts weighted tf-idf, each normalised on its own; the word columns after the `n_features` character ones."""
-    return side_by_side(tfidf(chars, idf[:n_features]), tfidf(words, idf[n_features:]), n_features)
+@dataclass(frozen=True)
+class Shape:
+    """The model's column blocks: caption n-grams, caption words, account name (n-grams and words)."""
+
+    n_features: int = N_FEATURES
+    n_word_features: int = N_WORD_FEATURES
+    n_account_features: int = N_ACCOUNT_FEATURES
+    ngrams: tuple[int, int] = NGRAMS
+    account_ngrams: tuple[int, int] = ACCOUNT_NGRAMS
+
+    @property
+    def n_text(self) -> int:
+        return self.n_features + self.n_word_features
+
+    @property
+    def n_columns(self) -> int:
+        return self.n_text + 2 * self.n_account_features
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A batch's hashed counts per block, before weighting."""
+
+    chars: HashedNgrams
+    words: HashedNgrams
+    account_chars: HashedNgrams
+    account_words: HashedNgrams
+
+    @classmethod
+    def of(cls, texts: Sequence[str], accounts: Sequence[str], shape: Shape) -> "Counted":
+        """`texts` folded; `accounts` as `account_text` gives them ("" where none is known)."""
+        return cls(hashed_ngrams(texts, shape.n_features, shape.ngrams), hashed_words(texts, shape.n_word_features),
+                   hashed_ngrams(accounts, shape.n_account_features, shape.account_ngrams),
+                   hashed_words(accounts, shape.n_account_features))
+
+
+def featurise(texts: Sequence[str], accounts: Sequence[str], idf: np.ndarray, shape: Shape = Shape()) -> HashedNgrams:
+    """The features both training and prediction use (one function, so they cannot disagree)."""
+    return weigh(Counted.of(texts, accounts, shape), idf, shape)
+
+
+def weigh(counted: Counted, idf: np.ndarray, shape: Shape) -> HashedNgrams:
+    """Each block's counts weighted tf-idf and normalised on its own, side by side (caption n-grams,
+    caption words, account n-grams, account words)."""
+    blocks = (counted.chars, counted.words, counted.account_chars, counted.account_words)
+    sizes = (shape.n_features, shape.n_word_features, shape.n_account_features, shape.n_account_features)
+    starts = np.cumsum((0,) + sizes)
+    weighted = [tfidf(block, idf[start : start + size]) for block, start, size in zip(blocks, starts, sizes)]
+    joined = weighted[0]
+    for block, start in zip(weighted[1:], starts[1:]):
+        joined = side_by_side(joined, block, int(start))
+    return joined
 
 
 @dataclass(frozen=True)
@@ -64,6 +125,7 @@ class Prediction:
 
     probabilities: dict[str, float]
     evidence: tuple[str, ...] = ()
+    by_caption: dict[str, float] | None = None  # from the caption alone, without the account name (None: the same)
 
     @property
     def label(self) -> str:
@@ -72,6 +134,16 @@ class Prediction:
     @property
     def genuine(self) -> float:
         return self.probabilities["genuine"]
+
+    @property
+    def caption(self) -> dict[str, float]:
+        """P(label) without the account name: what a decision in the post's favour rests on."""
+        return self.probabilities if self.by_caption is None else self.by_caption
+
+    @property
+    def caption_label(self) -> str:
+        """The most likely label without the account name."""
+        return max(self.caption, key=self.caption.__getitem__)
 
 
 class TextModel:
@@ -83,16 +155,17 @@ class TextModel:
         self.intercept = intercept.astype(np.float64)
         self.idf = np.asarray(idf, dtype=np.float64)
         self.params = params
-        self._n_features = int(params["n_features"])
-        self._n_word_features = int(params["n_word_features"])
-        self._ngrams = (int(params["ngrams"][0]), int(params["ngrams"][1]))
+        self.shape = Shape(int(params["n_features"]), int(params["n_word_features"]), int(params["n_account_features"]),
+                           (int(params["ngrams"][0]), int(params["ngrams"][1])),
+                           (int(params["account_ngrams"][0]), int(params["account_ngrams"][1])))
         self._columns = np.asarray(columns, dtype=np.int64)
         # Hashed column → row of `_weights`; columns training kept no weight for point at the zero row at the end.
-        self._row = np.full(self._n_features + self._n_word_features, len(columns), dtype=np.int32)
+        self._row = np.full(self.shape.n_columns, len(columns), dtype=np.int32)
         self._row[self._columns] = np.arange(len(columns), dtype=np.int32)
         self._weights = np.vstack([np.asarray(weights, dtype=np.float64), np.zeros((1, len(labels)))])
         self.extra = extra.astype(np.float64)
         self._words: dict[str, np.ndarray] = {}
+        self._accounts: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "TextModel":
@@ -115,20 +188,34 @@ class TextModel:
 
     @property
     def n_columns(self) -> int:
-        """How many hashed columns (n-grams and words) carry weights."""
+        """How many hashed columns (n-grams and words of captions and account names) carry weights."""
         return len(self._columns)
 
-    def features(self, texts: Sequence[str]) -> HashedNgrams:
-        """The weighted features of `texts`, with this model's parameters and idf."""
-        return featurise(texts, self.idf, self._n_features, self._n_word_features, self._ngrams)
+    def features(self, texts: Sequence[str], authors: Sequence[str | None] | None = None) -> HashedNgrams:
+        """The weighted features of `texts` (folded) and their authors' names, with this model's parameters and idf."""
+        accounts = [account_text(a) for a in authors] if authors is not None else [""] * len(texts)
+        return featurise(texts, accounts, self.idf, self.shape)
 
-    def scores_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
-        """Raw class scores, one row per text; `extra` holds each text's relevance features."""
+    def scores_many(self, texts: Sequence[str], extra: np.ndarray, authors: Sequence[str | None] | None = None) -> np.ndarray:
+        """Raw class scores, one row per text; `extra` holds each text's relevance features, `authors` the account names."""
+        return self._scores(texts, extra, authors)[0]
+
+    def _scores(self, texts: Sequence[str], extra: np.ndarray, authors: Sequence[str | None] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Raw class scores with the account names, and without them (their block adds its own part: normalised on its own)."""
         scores = np.empty((len(texts), len(self.labels)))
+        names_part = np.zeros((len(texts), len(self.labels)))
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
-            scores[start : start + len(chunk)] = self._text_scores(self.features(chunk))
-        return scores + self.intercept + np.asarray(extra, dtype=np.float64).reshape(len(texts), len(self.extra)) @ self.extra
+            names = authors[start : start + CHUNK] if authors is not None else None
+            found = self.features(chunk, names)
+            scores[start : start + len(chunk)] = self._text_scores(found)
+            if names is not None:
+                of_names = found.columns >= self.shape.n_text
+                part = self._text_scores(HashedNgrams(found.indptr, found.columns, found.values * of_names))
+                names_part[start : start + len(chunk)] = part
+                self._remember_accounts(names, part)
+        base = self.intercept + np.asarray(extra, dtype=np.float64).reshape(len(texts), len(self.extra)) @ self.extra
+        return scores + base, scores - names_part + base
 
     def _text_scores(self, found: HashedNgrams) -> np.ndarray:
         """Σ value × weight per text and label: one sparse × dense product (scipy's C loop).
@@ -142,29 +229,55 @@ class TextModel:
         matrix = csr_matrix((found.values, rows, found.indptr), shape=(len(found.indptr) - 1, len(self._weights)))
         return np.asarray(matrix @ self._weights)
 
-    def predict_many(self, texts: Sequence[str], extra: np.ndarray) -> np.ndarray:
-        """P(label) per text (rows) and label (columns, in `self.labels` order)."""
-        scores = self.scores_many(texts, extra)
-        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return exp / exp.sum(axis=1, keepdims=True)
+    def predict_many(self, texts: Sequence[str], extra: np.ndarray, authors: Sequence[str | None] | None = None) -> np.ndarray:
+        """P(label) per text (rows) and label (columns, in `self.labels` order); no `authors`: no names known."""
+        return _softmax(self.scores_many(texts, extra, authors))
 
-    def predict(self, text: str, extra: tuple[float, ...], explain: bool = True) -> Prediction:
+    def predict_both(self, texts: Sequence[str], extra: np.ndarray, authors: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """`predict_many` with the account names, and from the captions alone (one pass over the features)."""
+        named, caption_only = self._scores(texts, extra, authors)
+        return _softmax(named), _softmax(caption_only)
+
+    def predict(self, text: str, extra: tuple[float, ...], explain: bool = True, author: str | None = None) -> Prediction:
         """One text's prediction (the batch path with a batch of one), with evidence if asked."""
-        probabilities = self.predict_many([text], np.asarray([extra], dtype=np.float64))[0]
+        probabilities = self.predict_many([text], np.asarray([extra], dtype=np.float64), [author])[0]
         result = {label: float(p) for label, p in zip(self.labels, probabilities)}
         if not explain:
             return Prediction(result)
-        return Prediction(result, self.evidence(text, int(np.argmax(probabilities))))
+        return Prediction(result, self.evidence(text, int(np.argmax(probabilities)), author=author))
 
-    def evidence(self, text: str, label: int, top: int = 3) -> tuple[str, ...]:
-        """The caption's words whose features push most towards `label` (against genuine)."""
+    def evidence(self, text: str, label: int, top: int = 3, author: str | None = None) -> tuple[str, ...]:
+        """The caption's words, and the account name, whose features push most towards `label` (against genuine).
+
+        The name is shown as „Kontoname: …“ when it is among the `top` pushes.
+        """
         words = list(dict.fromkeys(_WORD_RE.findall(text)))
-        if not words:
-            return ()
-        sums = self._word_sums(words)
-        contributions = sums[:, label] - sums[:, 0] if label else sums[:, 0]
-        scored = sorted(zip(contributions.tolist(), words), reverse=True)
-        return tuple(word for contribution, word in scored[:top] if contribution > 0)
+        scored: list[tuple[float, str]] = []
+        if words:
+            sums = self._word_sums(words)
+            contributions = sums[:, label] - sums[:, 0] if label else sums[:, 0]
+            scored = list(zip(contributions.tolist(), words))
+        if author and account_text(author):
+            name = self._account_sums(author)
+            scored.append((float(name[label] - name[0] if label else name[0]), ACCOUNT_EVIDENCE + author[:MAX_ACCOUNT_CHARS]))
+        scored.sort(reverse=True)
+        return tuple(item for contribution, item in scored[:top] if contribution > 0)
+
+    def _remember_accounts(self, authors: Sequence[str | None], rows: np.ndarray) -> None:
+        """Keep each name's part of the scores for its evidence (the same as `_account_sums` computes)."""
+        if len(self._accounts) + len(authors) > _WORD_CACHE:
+            self._accounts.clear()
+        for author, row in zip(authors, rows):
+            if author:
+                self._accounts[author] = row
+
+    def _account_sums(self, author: str) -> np.ndarray:
+        """The account name's feature scores per label (its block is normalised on its own, so they hold in any post)."""
+        if author not in self._accounts:
+            if len(self._accounts) >= _WORD_CACHE:
+                self._accounts.clear()
+            self._accounts[author] = self._text_scores(self.features([""], [author]))[0]
+        return self._accounts[author]
 
     def _word_sums(self, words: list[str]) -> np.ndarray:
         """Each word's feature scores per label, as a caption of that word alone; remembered per word."""
@@ -176,6 +289,11 @@ class TextModel:
             for word, row in zip(missing, self._text_scores(self.features(missing))):
                 cache[word] = row
         return np.array([cache[w] for w in words])
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 @lru_cache(maxsize=1)

@@ -4,14 +4,18 @@ The training data is the development half (`dev.jsonl`), the extra files in `ext
 apart from both halves by fifty-two more writers) and the old corpus `moderation_corpus.jsonl`; the
 held-out half is refused. `python -m campaign_worker.moderation.train [--data FILE ...]
 [--out FILE] [--seed N]` (or `campaign-worker moderate-train`) fits a multinomial logistic
-regression on the hashed character n-grams and words, weighted tf-idf (`model.featurise`; the
-idf from the training texts; columns in fewer than `MIN_DF` of them are not learned), plus the
-relevance signals and word families (`cues.py`), then chooses the thresholds the engine uses
-from out-of-fold predictions in which each source file is left out in turn (a writer the model
-has not seen; the idf, too, comes from the other files):
+regression on the hashed character n-grams and words of the caption and of the account name,
+weighted tf-idf (`model.featurise`; the idf from the training texts; columns in fewer than
+`MIN_DF` of them are not learned), plus the relevance signals and word families (`cues.py`).
+Every post is shown twice at half weight, with its account name and without
+(`_fit_both_ways`), so the captions carry the model alone where no name is known. Then it
+chooses the thresholds the engine uses from out-of-fold predictions (with and without the
+names) in which each source file is left out in turn (a writer the model has not seen; the
+idf, too, comes from the other files):
 
 - `approve_at`: P(genuine) from which a clean, on-topic post counts as confidently genuine;
-  chosen so that at most `APPROVE_JUNK_SHARE` of the junk posts reach it;
+  chosen so that at most `APPROVE_JUNK_SHARE` of the junk posts reach it, from the
+  predictions without the names (the engine approves on the caption alone);
 - `reject_at.<label>`: P(label) from which a post is rejected for that label (spam, profanity,
   hate, offtopic); chosen above all but `REJECT_GENUINE_SHARE` of the genuine posts'
   P(label), plus a margin, and never below `REJECT_FLOOR`;
@@ -31,8 +35,8 @@ import numpy as np
 
 from campaign_worker.config.campaigns import Campaign, parse_campaign
 from campaign_worker.home import defaults_root
-from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, N_FEATURES, N_WORD_FEATURES, NGRAMS, TextModel, weigh
-from campaign_worker.moderation.ngrams import document_frequency, hashed_ngrams, hashed_words, inverse_document_frequency
+from campaign_worker.moderation.model import FEATURES, LABELS, MODEL_PATH, Counted, Shape, TextModel, account_text, weigh
+from campaign_worker.moderation.ngrams import document_frequency, inverse_document_frequency
 from campaign_worker.moderation.normalize import normalize, word_count
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.relevance import NO_SIGNALS, PLACES_FILE, RelevanceRule, read_places
@@ -55,6 +59,7 @@ REJECT_FLOOR = 0.9  # never reject on the model alone below this probability
 LONG_POST_FLOORS = {"hate": 0.8}
 LONG_POST_WORDS = 5
 CORROBORATE_AT = 0.6  # P(label) that turns a rule's review request of the same kind into a rejection
+SHAPE = Shape()
 
 
 def data_folder() -> Path:
@@ -88,6 +93,9 @@ def load_rows(path: Path) -> list[dict]:
     unknown = {r.get("label") for r in rows} - set(LABELS)
     if unknown:
         raise ValueError(f"{path}: unknown labels {sorted(map(str, unknown))}; expected {', '.join(LABELS)}")
+    named_oddly = [str(r.get("id", n)) for n, r in enumerate(rows, 1) if not isinstance(r.get("author") or "", str)]
+    if named_oddly:
+        raise ValueError(f"{path}: 'author' must be a string (an account name) in {', '.join(named_oddly[:5])}")
     return rows
 
 
@@ -116,7 +124,7 @@ def model_inputs(rows: list[dict], campaigns: dict[str, Campaign]) -> tuple[list
     return texts, np.array(extra, dtype=np.float64)
 
 
-def _fit(x, y, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit(x, y, seed: int, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(intercept, coef as labels × columns) of the logistic regression on `x`.
 
     Fitted on the columns that occur in `x` only: a column that never occurs keeps the weight 0
@@ -126,7 +134,7 @@ def _fit(x, y, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     used = np.flatnonzero(x.getnnz(axis=0))
-    clf = LogisticRegression(C=C, max_iter=300, tol=1e-3, random_state=seed).fit(x[:, used], y)
+    clf = LogisticRegression(C=C, max_iter=300, tol=1e-3, random_state=seed).fit(x[:, used], y, sample_weight=sample_weight)
     coef = np.zeros((clf.coef_.shape[0], x.shape[1]))
     coef[:, used] = clf.coef_
     return clf.intercept_, coef
@@ -140,16 +148,18 @@ def _probabilities(fitted: tuple[np.ndarray, np.ndarray], x) -> np.ndarray:
 
 
 class Counts:
-    """The training texts' hashed counts, computed once; weighted per fold with that fold's idf."""
+    """The training posts' hashed counts (captions and account names), computed once; weighted per fold with that fold's idf."""
 
-    def __init__(self, texts: list[str]):
-        self.chars = hashed_ngrams(texts, N_FEATURES, NGRAMS)
-        self.words = hashed_words(texts, N_WORD_FEATURES)
+    def __init__(self, texts: list[str], authors: list[str | None] | None = None, shape: Shape = SHAPE):
+        self.shape = shape
+        self.counted = Counted.of(texts, [account_text(a) for a in authors or [None] * len(texts)], shape)
 
     def document_frequency(self, rows: np.ndarray) -> np.ndarray:
-        """In how many of the texts `rows` each column (characters, then words) occurs."""
-        return np.concatenate([document_frequency(block, n, rows)
-                               for block, n in ((self.chars, N_FEATURES), (self.words, N_WORD_FEATURES))])
+        """In how many of the posts `rows` each column (caption n-grams, words, account n-grams, words) occurs."""
+        c, s = self.counted, self.shape
+        blocks = ((c.chars, s.n_features), (c.words, s.n_word_features),
+                  (c.account_chars, s.n_account_features), (c.account_words, s.n_account_features))
+        return np.concatenate([document_frequency(block, n, rows) for block, n in blocks])
 
 
 def _matrix(counts: Counts, extra: np.ndarray, idf: np.ndarray, learned: np.ndarray | None = None):
@@ -160,12 +170,36 @@ def _matrix(counts: Counts, extra: np.ndarray, idf: np.ndarray, learned: np.ndar
     """
     from scipy.sparse import csr_matrix, hstack
 
-    found = weigh(counts.chars, counts.words, idf, N_FEATURES)
+    found = weigh(counts.counted, idf, counts.shape)
     values = found.values if learned is None else np.where(learned[found.columns], found.values, 0.0)
     n_texts = len(found.indptr) - 1
-    text_part = csr_matrix((values, found.columns, found.indptr), shape=(n_texts, N_FEATURES + N_WORD_FEATURES))
+    text_part = csr_matrix((values, found.columns, found.indptr), shape=(n_texts, counts.shape.n_columns))
     text_part.eliminate_zeros()
     return hstack([text_part, csr_matrix(extra)]).tocsr()
+
+
+def _without_accounts(x, shape: Shape):
+    """The same posts as if no account name were known (the name's columns emptied)."""
+    from scipy.sparse import diags
+
+    keep = np.ones(x.shape[1])
+    keep[shape.n_text : shape.n_columns] = 0.0
+    blank = (x @ diags(keep)).tocsr()
+    blank.eliminate_zeros()
+    return blank
+
+
+def _fit_both_ways(x, y: np.ndarray, seed: int, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+    """The fit on every post twice, with its account name and without, each at half weight.
+
+    A post's name is not always known (a source that gives only an id, a file without the
+    field): the captions must carry the model alone there, so they are not left to lean on the
+    names. Half weights keep the regularisation as strong as for one copy of each post.
+    """
+    from scipy.sparse import vstack
+
+    both = vstack([x, _without_accounts(x, shape)]).tocsr()
+    return _fit(both, np.concatenate([y, y]), seed, np.full(2 * len(y), 0.5))
 
 
 def _fold_matrix(counts: Counts, extra: np.ndarray, rows: np.ndarray):
@@ -176,28 +210,37 @@ def _fold_matrix(counts: Counts, extra: np.ndarray, rows: np.ndarray):
 
 
 def out_of_fold(counts: Counts, extra: np.ndarray, y: np.ndarray, seed: int, sources: np.ndarray | None = None) -> np.ndarray:
-    """Each post's probabilities from a model that did not see it.
+    """Each post's probabilities from a model that did not see it: with its account name (rows
+    0…n-1), then without (rows n…2n-1).
 
     With several source files, each file is left out in turn: the model then meets a writer it
     has not seen, as it will in production, and the thresholds chosen from these predictions
-    hold for new writers. One file falls back to seeded stratified folds.
+    hold for new writers, with or without a known name. One file falls back to seeded stratified folds.
     """
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 
-    probabilities = np.zeros((len(y), len(LABELS)))
+    probabilities = np.zeros((2 * len(y), len(LABELS)))
     if sources is not None and len(set(sources)) > 1:
         splits = LeaveOneGroupOut().split(np.zeros(len(y)), y, sources)
     else:
         splits = StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     for train, test in splits:
         x, _ = _fold_matrix(counts, extra, train)
-        probabilities[test] = _probabilities(_fit(x[train], y[train], seed), x[test])
+        fitted = _fit_both_ways(x[train], y[train], seed, counts.shape)
+        probabilities[test] = _probabilities(fitted, x[test])
+        probabilities[test + len(y)] = _probabilities(fitted, _without_accounts(x[test], counts.shape))
     return probabilities
 
 
-def thresholds(probabilities: np.ndarray, y: np.ndarray, texts: list[str] | None = None) -> dict[str, float]:
-    """The engine's thresholds from out-of-fold probabilities; `texts` (folded) leave out countered posts."""
-    junk = np.sort(probabilities[y != 0, 0])[::-1]
+def thresholds(probabilities: np.ndarray, y: np.ndarray, texts: list[str] | None = None,
+               approving: np.ndarray | None = None) -> dict[str, float]:
+    """The engine's thresholds from out-of-fold probabilities; `texts` (folded) leave out countered posts.
+
+    `approving` (a mask) marks the predictions `approve_at` is chosen from: the captions alone,
+    since the engine approves on those (an account name never approves a post).
+    """
+    rows = np.ones(len(y), dtype=bool) if approving is None else approving
+    junk = np.sort(probabilities[(y != 0) & rows, 0])[::-1]
     allowed = int(APPROVE_JUNK_SHARE * len(junk))
     approve_at = float(junk[allowed]) + 1e-6 if len(junk) else 0.5
     chosen = {"approve_at": round(max(approve_at, 0.5), 6)}
@@ -230,15 +273,19 @@ def train(paths: list[Path], seed: int = SEED) -> tuple[TextModel, dict]:
     rows = load_training(paths)
     texts, extra = model_inputs(rows, shipped_campaigns())
     y = np.array([LABELS.index(r["label"]) for r in rows])
-    counts = Counts(texts)
-    chosen = thresholds(out_of_fold(counts, extra, y, seed, np.array([r["source"] for r in rows])), y, texts)
+    counts = Counts(texts, [r.get("author") for r in rows])
+    probabilities = out_of_fold(counts, extra, y, seed, np.array([r["source"] for r in rows]))
+    # Rejections may rest on the name (or on the caption alone where none is known); approvals on the caption only.
+    without_names = np.arange(2 * len(y)) >= len(y)
+    chosen = thresholds(probabilities, np.concatenate([y, y]), texts + texts, approving=without_names)
     x, idf = _fold_matrix(counts, extra, np.arange(len(rows)))
-    intercept, coef = _fit(x, y, seed)
+    intercept, coef = _fit_both_ways(x, y, seed, counts.shape)
     coef = coef.T  # (features, labels)
-    n_text = N_FEATURES + N_WORD_FEATURES
-    text_part, extra_part = coef[:n_text], coef[n_text:]
+    shape = counts.shape
+    text_part, extra_part = coef[: shape.n_columns], coef[shape.n_columns :]
     columns = np.flatnonzero(np.abs(text_part).max(axis=1) > 1e-4).astype(np.int32)
-    params = {"features": FEATURES, "n_features": N_FEATURES, "n_word_features": N_WORD_FEATURES, "ngrams": list(NGRAMS),
+    params = {"features": FEATURES, "n_features": shape.n_features, "n_word_features": shape.n_word_features,
+              "n_account_features": shape.n_account_features, "ngrams": list(shape.ngrams), "account_ngrams": list(shape.account_ngrams),
               "min_df": MIN_DF, "seed": seed, "C": C, "rows": len(rows), "data": [path.name for path in paths], **chosen}
     model = TextModel(LABELS, intercept, idf, columns, text_part[columns], extra_part, params)
     return model, chosen

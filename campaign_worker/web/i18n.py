@@ -72,7 +72,8 @@ def format_number(value: int | float | None, language: str) -> str:
 # Evidence is stored as the rules wrote it, some items with a German label before the found
 # words ("Bezug: Krönchen"); English pages show the label in English.
 _EVIDENCE_LABELS_EN = {"Bezug: ": "Relation: ", "fremde Kampagne: ": "other campaign: ", "Gegenrede: ": "counter-speech: ",
-                       "Stellenanzeige: ": "job ad: ", "anderer Ort: ": "place elsewhere: "}
+                       "Stellenanzeige: ": "job ad: ", "anderer Ort: ": "place elsewhere: ",
+                       "Kontoname: ": "account name: "}
 
 
 def evidence_item(item: str, language: str) -> str:
