@@ -188,6 +188,7 @@ def test_a_scam_accounts_name_tips_a_post_the_caption_leans_against(home):
     assert (unnamed.decision, unnamed.rule) == ("review", "model.spam")
     named = Moderator(shipped(), home).evaluate(candidate(caption, author="followers.kaufen.billig"))
     assert (named.decision, named.rule) == ("reject", "model.spam")
+    assert named.verdict.evidence[0] == "Kontoname: followers.kaufen.billig"  # what tipped it comes first
 
 
 def test_a_name_alone_holds_a_harmless_post_for_a_person_and_says_so(home):

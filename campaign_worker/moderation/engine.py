@@ -72,7 +72,7 @@ from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFi
 from campaign_worker.moderation.blocklist import Blocklist
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
-from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, shipped_model
+from campaign_worker.moderation.model import ACCOUNT_EVIDENCE, EXTRA, MAX_ACCOUNT_CHARS, Prediction, TextModel, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize, word_count
 from campaign_worker.moderation.relevance import RelevanceRule, Signals, load_places
 from campaign_worker.moderation.spam import SpamRule
@@ -236,14 +236,18 @@ class Moderator:
         label = prediction.label
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
             long = self.long_post_words and word_count(post.norm.text) >= self.long_post_words
-            sure = (prediction.probabilities[label] >= (self.reject_at_long if long else self.reject_at)[label]
-                    and prediction.caption[label] >= CAPTION_LEANS)
+            reject_at = (self.reject_at_long if long else self.reject_at)[label]
+            sure = prediction.probabilities[label] >= reject_at and prediction.caption[label] >= CAPTION_LEANS
             # "No relation to the campaign" is never claimed of a post that names a place of the region,
             # nor in a campaign whose file lists no region or theme. Themes alone do not protect a
             # post: another city's hospital recruits with the same words.
             offtopic_unknowable = label == "offtopic" and (bool(signals.region) or not self.relevance.configured)
             decision = "reject" if sure and not offtopic_unknowable else "review"
-            words = self.model.evidence(post.norm.text, self.model.labels.index(label), author=post.candidate.author)
+            author = post.candidate.author
+            words = self.model.evidence(post.norm.text, self.model.labels.index(label), author=author)
+            named = ACCOUNT_EVIDENCE + author[:MAX_ACCOUNT_CHARS] if author else ""
+            if named and sure and prediction.caption[label] < reject_at and named not in words:
+                words = (named,) + tuple(words)  # the name tipped the rejection: the manager must see it
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
             if decision == "reject":
