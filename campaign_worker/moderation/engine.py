@@ -14,16 +14,17 @@ How verdicts combine (first match wins):
 3. Any rule asking for review (vulgar words, weak spam signs, the same picture as another
    post, the daily cap, an unexpected language) → review.
    With `vulgar = "reject"`, a vulgar word rejects unless the model finds "genuine" the most
-   likely label of the caption (praise with one swear word goes to review); with `vulgar = "review"` a post
-   whose only list word is vulgar goes to review unless the model alone rejects it as
-   profanity (3a: the word neither decides nor protects).
+   likely label of the caption (praise with one swear word goes to review); with `vulgar =
+   "review"` a post whose only list word is vulgar goes to review unless the model alone
+   rejects it as profanity (3a: the word neither decides nor protects).
    A content rule's rejection of a post the model finds clearly genuine by its caption
    (P(genuine) ≥ 0.75: a quoted slogan, a place name) goes to review instead; a repost of the
    campaign's own post stays rejected whatever its words.
    A listed insult or hate phrase standing only in quotation marks goes to review
    (`blocklist.quoted`): posts against hate quote what they received.
 3a. The model (`model.py`, reading the caption and the account name) rejects a post when P(label)
-   reaches the trained `reject_at.<label>` for spam, profanity, hate or offtopic (in posts of
+   reaches the trained `reject_at.<label>` and the caption alone gives that label at least
+   `CAPTION_LEANS`, for spam, profanity, hate or offtopic (in posts of
    `long_post_words` words or more, `reject_at_long.<label>` where training set one: hate); a
    trusted account's post goes to review, and so does a post with counter-speech words for that
    label (`cues.countered_by`: a scam warning, a statement against hate, a move or return here).
@@ -40,8 +41,8 @@ How verdicts combine (first match wins):
    region (`relevance.place`; a hint only, never a rejection) → review (`relevance.py`).
 6. Trust level `all` → approve; `confident` → approve when the model is confident the post
    is genuine by its caption (P(genuine) ≥ the trained `approve_at`) and the post names the
-   campaign's region or a theme; a job ad that names no place of the region goes to review instead
-   (`relevance.job_ad`: other regions' employers recruit with the same words and the tag).
+   campaign's region or a theme; a job ad that names no place of the region goes to review
+   instead (`relevance.job_ad`: other regions' employers recruit with the same words and the tag).
 7. Otherwise → review, rule "default".
 
 Every outcome carries `score`, the model's P(genuine); the account name may lower it, never
