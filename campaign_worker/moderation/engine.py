@@ -73,7 +73,7 @@ from campaign_worker.moderation.authors import AuthorRules, DailyCap, LanguageFi
 from campaign_worker.moderation.blocklist import Blocklist
 from campaign_worker.moderation.cues import countered_by, model_features
 from campaign_worker.moderation.duplicates import CERTAIN, DuplicateIndex, caption_fingerprint, parse_hashes
-from campaign_worker.moderation.model import ACCOUNT_EVIDENCE, EXTRA, MAX_ACCOUNT_CHARS, Prediction, TextModel, shipped_model
+from campaign_worker.moderation.model import EXTRA, Prediction, TextModel, account_evidence, shipped_model
 from campaign_worker.moderation.normalize import Normalized, normalize, word_count
 from campaign_worker.moderation.relevance import RelevanceRule, Signals, load_places
 from campaign_worker.moderation.spam import SpamRule
@@ -246,7 +246,7 @@ class Moderator:
             decision = "reject" if sure and not offtopic_unknowable else "review"
             author = post.candidate.author
             words = self.model.evidence(post.norm.text, self.model.labels.index(label), author=author)
-            named = ACCOUNT_EVIDENCE + author[:MAX_ACCOUNT_CHARS] if author else ""
+            named = account_evidence(author)
             if named and sure and prediction.caption[label] < reject_at and named not in words:
                 words = (named,) + tuple(words)  # the name tipped the rejection: the manager must see it
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)

@@ -66,6 +66,11 @@ def account_text(author: str | None) -> str:
     return " ".join(_NAME_SEPARATORS_RE.sub(" ", fold((author or "")[:MAX_ACCOUNT_CHARS])).split())
 
 
+def account_evidence(author: str | None) -> str | None:
+    """How an account name stands in a verdict's evidence („Kontoname: …“); None for a name without words."""
+    return ACCOUNT_EVIDENCE + author[:MAX_ACCOUNT_CHARS] if author and account_text(author) else None
+
+
 @dataclass(frozen=True)
 class Shape:
     """The model's column blocks: caption n-grams, caption words, account name (n-grams and words)."""
@@ -200,19 +205,23 @@ class TextModel:
         return self._scores(texts, extra, authors)[0]
 
     def _scores(self, texts: Sequence[str], extra: np.ndarray, authors: Sequence[str | None] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Raw class scores with the account names, and without them (their block adds its own part: normalised on its own)."""
-        scores = np.empty((len(texts), len(self.labels)))
+        """Raw class scores with the account names, and without them.
+
+        The names' blocks are normalised on their own, so their part of a score does not depend on
+        the caption: it is scored from the names alone (as posts without a caption) and added.
+        """
+        captions = np.empty((len(texts), len(self.labels)))
         names_part = np.zeros((len(texts), len(self.labels)))
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
-            names = authors[start : start + CHUNK] if authors is not None else None
-            scores[start : start + len(chunk)] = self._text_scores(self.features(chunk, names))
-            if names is not None:  # the names alone, as posts without a caption: a few columns each
+            captions[start : start + len(chunk)] = self._text_scores(self.features(chunk))
+            if authors is not None:
+                names = authors[start : start + CHUNK]
                 part = self._text_scores(self.features([""] * len(chunk), names))
                 names_part[start : start + len(chunk)] = part
                 self._remember_accounts(names, part)
         base = self.intercept + np.asarray(extra, dtype=np.float64).reshape(len(texts), len(self.extra)) @ self.extra
-        return scores + base, scores - names_part + base
+        return captions + names_part + base, captions + base
 
     def _text_scores(self, found: HashedNgrams) -> np.ndarray:
         """Σ value × weight per text and label: one sparse × dense product (scipy's C loop).
@@ -254,9 +263,10 @@ class TextModel:
             sums = self._word_sums(words)
             contributions = sums[:, label] - sums[:, 0] if label else sums[:, 0]
             scored = list(zip(contributions.tolist(), words))
-        if author and account_text(author):
-            name = self._account_sums(author)
-            scored.append((float(name[label] - name[0] if label else name[0]), ACCOUNT_EVIDENCE + author[:MAX_ACCOUNT_CHARS]))
+        shown = account_evidence(author)
+        if shown:
+            name = self._account_sums(author)  # type: ignore[arg-type]
+            scored.append((float(name[label] - name[0] if label else name[0]), shown))
         scored.sort(reverse=True)
         return tuple(item for contribution, item in scored[:top] if contribution > 0)
 
