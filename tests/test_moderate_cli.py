@@ -117,3 +117,17 @@ def test_dry_run_names_the_bad_line(sqlite_workspace, tmp_path, capsys):
     assert main(["--home", home, "moderate", "--campaign", "siegen", "--dry-run", "--input", str(source)]) == 2
     err = capsys.readouterr().err
     assert "Zeile 1" in err and "'author' must be a string" in err and "Traceback" not in err
+
+
+def test_moderate_train_names_the_bad_file_once(sqlite_workspace, tmp_path, capsys):
+    home = str(sqlite_workspace.home.root)
+    bad = tmp_path / "bad.jsonl"
+    for text, expected in (('{"id": "x", "caption": "ok", "label": "genuine", "author": 42}\n', "'author' must be a string"),
+                           ('{"id": "x", "caption": "ok", "label": "nett"}\n', "unknown labels ['nett']"),
+                           ('{"id": "x", "caption": "ok", "label": "genuine"}\nkein json\n', "line 2"),
+                           ('["caption", "label"]\n', "line 1: expected a JSON object")):
+        bad.write_text(text, encoding="utf-8")
+        assert main(["--home", home, "moderate-train", "--data", str(bad), "--out", str(tmp_path / "m.npz")]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and err.count(str(bad)) == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.npz").exists()

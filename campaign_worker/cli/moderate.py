@@ -123,7 +123,7 @@ def train_cmd(
 ) -> None:
     """Moderationsmodell neu trainieren / retrain the moderation model."""
     from campaign_worker.moderation.model import MODEL_PATH
-    from campaign_worker.moderation.train import SEED, main, training_paths
+    from campaign_worker.moderation.train import SEED, TrainingDataError, main, training_paths
 
     sources = list(data or training_paths())
     for source in sources:
@@ -132,6 +132,8 @@ def train_cmd(
     args = [arg for source in sources for arg in ("--data", str(source))]
     try:
         main(args + ["--out", str(out or MODEL_PATH), "--seed", str(SEED if seed is None else seed)])
+    except TrainingDataError as exc:  # names its file already
+        raise UserError(str(exc)) from None
     except (ValueError, KeyError) as exc:
         raise UserError(f"{', '.join(map(str, sources))}: {exc}") from None
 

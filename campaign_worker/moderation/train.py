@@ -84,25 +84,39 @@ def is_held_out(path: Path) -> bool:
 LEGACY_LABELS = {"insult": "profanity", "sexual": "profanity"}
 
 
+class TrainingDataError(ValueError):
+    """Training data that cannot be used; the message names the file (and the line or ids)."""
+
+
 def load_rows(path: Path) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise TrainingDataError(f"{path}, line {number}: {exc}") from None
+        if not isinstance(row, dict):
+            raise TrainingDataError(f"{path}, line {number}: expected a JSON object with caption, campaign, label")
+        rows.append(row)
     for row in rows:
         row["label"] = LEGACY_LABELS.get(row.get("label"), row.get("label"))
         row.setdefault("campaign", "siegen")  # the old corpus was written for the Siegen campaign
         row["source"] = path.name
     unknown = {r.get("label") for r in rows} - set(LABELS)
     if unknown:
-        raise ValueError(f"{path}: unknown labels {sorted(map(str, unknown))}; expected {', '.join(LABELS)}")
+        raise TrainingDataError(f"{path}: unknown labels {sorted(map(str, unknown))}; expected {', '.join(LABELS)}")
     named_oddly = [str(r.get("id", n)) for n, r in enumerate(rows, 1) if not isinstance(r.get("author") or "", str)]
     if named_oddly:
-        raise ValueError(f"{path}: 'author' must be a string (an account name) in {', '.join(named_oddly[:5])}")
+        raise TrainingDataError(f"{path}: 'author' must be a string (an account name) in {', '.join(named_oddly[:5])}")
     return rows
 
 
 def load_training(paths: list[Path]) -> list[dict]:
     held_out = [path.name for path in paths if is_held_out(path)]
     if held_out:
-        raise ValueError(f"{', '.join(held_out)}: held-out halves are only measured, never trained on")
+        raise TrainingDataError(f"{', '.join(held_out)}: held-out halves are only measured, never trained on")
     return [row for path in paths for row in load_rows(path)]
 
 
