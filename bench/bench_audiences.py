@@ -50,10 +50,15 @@ def keyword_baseline(campaign, caption: str) -> list[str]:
 
 
 def macro_f1(rows: list[dict], predict, all_campaigns: dict) -> tuple[float, dict[str, float], float]:
-    """(macro F1 over every campaign's audiences, F1 per campaign:audience, share of exact sets)."""
+    """(macro F1 over the audiences of the campaigns the rows belong to, F1 per campaign:audience, share of exact sets).
+
+    A campaign without rows is left out: its audiences would count as F1 0 in a one-campaign file.
+    """
     scores, exact = {}, 0
     for slug, campaign in all_campaigns.items():
         mine = [r for r in rows if r["campaign"] == slug]
+        if not mine:
+            continue
         guesses = [set(predict(campaign, r["caption"])) for r in mine]
         exact += sum(g == set(r["audiences"]) for g, r in zip(guesses, mine))
         for audience in campaign.audiences:
