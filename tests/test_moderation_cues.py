@@ -200,6 +200,23 @@ def test_counter_speech_words_per_label():
     assert countered_by("spam", normalize('„Garantierter Gewinn“ – jetzt DM!').text) is None, "scams quote their promises"
 
 
+def test_how_hate_introduces_itself_is_not_counter_speech():
+    """„Nichts gegen …, aber“, „bald kein Platz mehr“ and a label in scare quotes open hate posts;
+    standing against hate, or quoting a comment received, still holds a post for a person."""
+    def hate_counter(caption: str) -> str | None:
+        return countered_by("hate", normalize(caption).text)
+
+    assert hate_counter("Ich hab ja nichts gegen Ausländer, aber hier wird es zu viel") is None
+    assert hate_counter("Für deutsche Kinder ist im Schwimmbad bald kein Platz mehr") is None
+    assert hate_counter('Another "skilled worker" on the wall, sure 🙄') is None
+    assert hate_counter("Sie kriegen alles, die „anderer Herkunft“ zuerst") is None
+    assert hate_counter("Kein Platz für Hass in Siegen!") == "kein platz fuer hass"
+    assert hate_counter("Samstag demonstrieren wir gegen Rassismus am Bahnhof") == "gegen rassismus"
+    assert hate_counter("No place for hate on our ward") == "no place for hate"
+    assert hate_counter("Someone wrote „go back to your country“ under my photo") == "„go back to your country“"
+    assert countered_by("offtopic", normalize("Back from Erasmus in Barcelona, happy to be home").text) == "back from"
+
+
 def test_another_regions_job_ad_with_the_campaigns_themes_can_be_rejected_as_off_topic(tmp_path):
     """Themes (Pflege, Klinik) are shared by every region; only a place of the region vetoes „kein Bezug“."""
     elsewhere = _Fixed(genuine=0.01, offtopic=0.99)

@@ -183,7 +183,7 @@ def test_vulgar_review_spares_the_word_not_a_post_the_model_rejects(home):
 # --- the account name ------------------------------------------------------------------------
 
 def test_a_scam_accounts_name_tips_a_post_the_caption_leans_against(home):
-    caption = "Schreib mir eine DM, ich zeig dir wie das geht 😉 #meinherztraegtkrone"
+    caption = "Interesse? Schreib mir 😉 #meinherztraegtkrone"
     unnamed = Moderator(shipped(), home).evaluate(candidate(caption, author=None))
     assert (unnamed.decision, unnamed.rule) == ("review", "model.spam")
     named = Moderator(shipped(), home).evaluate(candidate(caption, author="followers.kaufen.billig"))

@@ -124,21 +124,28 @@ COUNTER_SPEECH: dict[str, tuple[str, ...]] = {
         "zahlt keine", "zahlen sie keine", "never pay", "do not pay", "don't pay", "kein arbeitgeber",
         "no employer", "keine serioese", "serioese arbeitgeber",
     ),
+    # Not „gegen“ or „kein Platz“ alone: „Ich hab nichts gegen Ausländer, aber …“ and „für unsere
+    # Kinder ist bald kein Platz mehr“ are how hate introduces itself.
     "hate": (
-        "rassis", "racis", "hetze", "hass", "gegen ", "kein platz", "angezeigt", "anzeige", "geloescht", "loeschen",
+        "rassis", "racis", "hetze", "hass", "angezeigt", "anzeige", "geloescht", "loeschen",
         "melden", "gemeldet", "nie wieder", "never again", "stolperstein", "gedenk", "erinner", "solidar",
-        "stand with", "no place", "wir stehen", "zivilcourage", "diskriminier", "report",
+        "stand with", "wir stehen", "zivilcourage", "diskriminier", "report",
+        *(f"{lead} {what}" for lead in ("gegen", "kein platz fuer", "no place for")
+          for what in ("hass", "hetze", "rassismus", "rechts", "nazis", "diskriminierung", "ausgrenzung",
+                       "antisemitismus", "menschenfeindlichkeit", "fremdenfeindlichkeit", "intoleranz", "hate", "racism")),
     ),
     # People who moved here, came back or commute name the place they left: that is not off-topic.
     "offtopic": (
         "zurueck", "rueckkehr", "heimgekehrt", "heimgekommen", "wieder hier", "wieder da ", "wieder zuhause",
         "wieder zu hause", "wieder daheim", "hergezogen", "hierher", "zugezogen", "neu hier", "pendl", "pendel",
-        "back home", "moved here", "moved back", "came back", "coming back", "back here", "home again", "returnee",
+        "back home", "back from", "moved here", "moved back", "came back", "coming back", "back here", "home again", "returnee",
         "commut",
     ),
 }
-# Labels for which a quotation of two words or more counts as counter-speech.
+# Labels for which a quotation counts as counter-speech, and how many words it must have: hate puts
+# two-word labels in scare quotes („Fachkräfte“, "skilled workers"); a reported comment is longer.
 QUOTING_COUNTERS = ("hate",)
+QUOTE_WORDS = 3
 PAIRS = (("people", "hostile"), ("people", "contempt"), ("money", "contact"), ("money", "urgency"),
          ("address", "contempt"), ("people", "stance"))
 NAMES = tuple(f"cue.{name}" for name in FAMILIES) + tuple(f"cue.{a}+{b}" for a, b in PAIRS)
@@ -212,9 +219,10 @@ def _counter_patterns() -> dict[str, re.Pattern[str]]:
 def countered_by(label: str, folded_text: str) -> str | None:
     """The first counter-speech word for `label` (spam, hate, offtopic) in a folded text, or None.
 
-    For hate, a quotation of two words or more counts too: statements against hate quote the
-    comment they received, while hate speaks for itself (scare quotes around one word,
-    „Fachkräfte“, are not a quotation here). Scams quote their own promises, so not for spam.
+    For hate, a quotation of `QUOTE_WORDS` words or more counts too: statements against hate
+    quote the comment they received, while hate speaks for itself (scare quotes around a label,
+    „Fachkräfte“, "skilled workers", are not a quotation here). Scams quote their own promises,
+    so not for spam.
     """
     pattern = _counter_patterns().get(label)
     if pattern is None:
@@ -223,7 +231,7 @@ def countered_by(label: str, folded_text: str) -> str | None:
     if match:
         return match.group().strip()
     for start, end in quoted_spans(folded_text) if label in QUOTING_COUNTERS else ():
-        if len(folded_text[start + 1 : end - 1].split()) >= 2:
+        if len(folded_text[start + 1 : end - 1].split()) >= QUOTE_WORDS:
             return shorten(folded_text[start:end], 40)
     return None
 
