@@ -12,7 +12,7 @@ from campaign_worker.store.db import transaction
 from campaign_worker.store.models import Draft
 from campaign_worker.timeutil import utcnow
 
-from .test_browser_queue import ARTIFACTS, _log_in, browser, page, site  # noqa: F401 (fixtures)
+from .test_browser_queue import ARTIFACTS, _log_in, browser, page, site, until  # noqa: F401 (fixtures)
 
 CROPS_LOADED = "Array.from(document.querySelectorAll('.crops img')).every(i => i.complete && i.naturalWidth > 0)"
 
@@ -38,7 +38,7 @@ def test_draft_page_shows_crops_counts_graphemes_and_blocks_ready_without_rights
     page.goto(f"{site.base_url}/drafts/{draft_id}")
     expect(page.locator("h1")).to_contain_text("Familien · Instagram")  # labels, not keys
     expect(page.locator(".crops img")).to_have_count(3)
-    page.wait_for_function(CROPS_LOADED, timeout=15_000)  # every crop loads (times out, and fails, if one does not)
+    until(page, CROPS_LOADED, timeout=15)  # every crop loads (times out, and fails, if one does not)
     # 1600×1200 is too small for a 1080×1350 crop: kept at 960×1200, yet shown as wide as the others.
     expect(page.locator(".crops figcaption").first).to_have_text("4:5 · 960×1200")
     assert {round(box["width"]) for box in (img.bounding_box() for img in page.locator(".crops img").all())} == {180}
@@ -92,7 +92,7 @@ def test_draft_page_sets_audiences_and_focal_point_and_shows_the_new_crops(page,
     expect(page.locator(".audiences h2")).to_have_text("Zielgruppen")
     expect(page.locator(".audiences table.matches tbody tr").first).to_contain_text("Auszubildende")
     expect(page.locator(".crops img")).to_have_count(3)
-    page.wait_for_function(CROPS_LOADED, timeout=15_000)  # every crop loads (times out, and fails, if one does not)
+    until(page, CROPS_LOADED, timeout=15)  # every crop loads (times out, and fails, if one does not)
     assert page.evaluate("fetch(document.querySelector('.focal-picker input[type=image]').src).then(r => r.ok)")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "draft-page-controls.png"), full_page=True)
@@ -103,7 +103,7 @@ def test_draft_page_sets_audiences_and_focal_point_and_shows_the_new_crops(page,
     spot.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.5})
     expect(page.locator(".flash")).to_contain_text("Fokuspunkt auf x 0,1")
     expect(page.locator("input[name=focal_x]")).to_have_value("0.10")
-    page.wait_for_function(CROPS_LOADED, timeout=15_000)
+    until(page, CROPS_LOADED, timeout=15)
     with site.engine.connect() as connection:
         story = connection.execute(Draft.__table__.select().where(Draft.__table__.c.id == draft.id)).one().crops[2]
     assert "-0100-05" in story["path"]

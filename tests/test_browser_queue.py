@@ -59,6 +59,19 @@ def browser():
         instance.close()
 
 
+def until(frame, expression: str, timeout: float = 10.0):
+    """Poll `expression` in a page or frame until it is true.
+
+    Not `wait_for_function`: Playwright evaluates its predicate with eval, which the
+    worker's pages forbid (their CSP has no 'unsafe-eval'); `evaluate` is not subject to it.
+    """
+    deadline = time.monotonic() + timeout
+    while not frame.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not true within {timeout} s: {expression}")
+        time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ import pytest
 
 from campaign_worker.publish.wall import export_campaign
 from campaign_worker.workspace import Workspace
-from .test_browser_queue import ARTIFACTS, _free_port, browser  # noqa: F401 (the shared Chromium fixture)
+from .test_browser_queue import ARTIFACTS, _free_port, browser, until  # noqa: F401 (the shared Chromium fixture)
 from .wall_support import seed_wall, wall_campaign
 
 pytestmark = pytest.mark.browser
@@ -91,15 +91,6 @@ def _watch(page):
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
 
 
-def _until(frame, expression: str, timeout: float = 10.0):
-    """Poll `expression` in the frame (a wall frame's CSP forbids the eval behind wait_for_function)."""
-    deadline = time.monotonic() + timeout
-    while not frame.evaluate(expression):
-        if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeout} s: {expression}")
-        time.sleep(0.1)
-
-
 ALL_IMAGES_LOADED = "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
 
 
@@ -114,8 +105,7 @@ def test_embedded_wall_renders_grows_and_stays_local(browser, embedded, width, h
     _watch(page)
     page.goto(embedded["site"])
     frame_element = page.locator("iframe[data-campaign-wall]")
-    page.wait_for_function("document.querySelector('iframe[data-campaign-wall]').getBoundingClientRect().height > 400",
-                           timeout=10_000)
+    until(page, "document.querySelector('iframe[data-campaign-wall]').getBoundingClientRect().height > 400")
     frame = page.frame_locator("iframe[data-campaign-wall]")
     articles = frame.locator("article.wall-post")
     assert articles.count() == 4
@@ -123,18 +113,18 @@ def test_embedded_wall_renders_grows_and_stays_local(browser, embedded, width, h
     inner = page.frames[1]
     for image in range(4):  # lazy pictures load as they come into view
         frame.locator("img").nth(image).scroll_into_view_if_needed()
-    _until(inner, ALL_IMAGES_LOADED)
+    until(inner, ALL_IMAGES_LOADED)
     body_height = inner.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
-    _until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {body_height}) <= 2")
+    until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {body_height}) <= 2")
     grown = frame_element.evaluate("e => e.getBoundingClientRect().height")
     assert grown > 400  # the frame grew to its content
     if width > 700:  # narrower: fewer columns, a taller wall, and the frame follows
         page.set_viewport_size({"width": 560, "height": height})
-        _until(page, f"document.querySelector('iframe').getBoundingClientRect().height > {grown} + 200")
+        until(page, f"document.querySelector('iframe').getBoundingClientRect().height > {grown} + 200")
         taller = inner.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
-        _until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {taller}) <= 2")
+        until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {taller}) <= 2")
         page.set_viewport_size({"width": width, "height": height})
-        _until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {grown}) <= 2")
+        until(page, f"Math.abs(document.querySelector('iframe').getBoundingClientRect().height - {grown}) <= 2")
     assert inner.evaluate("window.__pwned") is None
     assert inner.locator("text=<script>window.__pwned=1</script>").count() == 1  # the hostile caption is shown as text
     assert _only_local(page.requests_seen) == []
@@ -187,7 +177,7 @@ def test_static_export_works_from_file(browser, embedded, tmp_path):  # noqa: F8
     page = context.new_page()
     _watch(page)
     page.goto((tmp_path / "export" / "stadt" / "index.html").as_uri())
-    _until(page, ALL_IMAGES_LOADED)
+    until(page, ALL_IMAGES_LOADED)
     assert page.locator("article.wall-post").count() == 4
     assert page.evaluate("getComputedStyle(document.querySelector('.wall-nav a[aria-current]')).backgroundColor") == "rgb(163, 18, 58)"
     page.get_by_role("link", name="Familien").click()
@@ -195,7 +185,7 @@ def test_static_export_works_from_file(browser, embedded, tmp_path):  # noqa: F8
     assert page.locator("article.wall-post").count() == 3
     for image in range(3):
         page.locator("img").nth(image).scroll_into_view_if_needed()
-    _until(page, ALL_IMAGES_LOADED)
+    until(page, ALL_IMAGES_LOADED)
     assert [u for u in page.requests_seen if not u.startswith("file://")] == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "wall-export-mobile.png"), full_page=True)
