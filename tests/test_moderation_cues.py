@@ -15,7 +15,7 @@ from campaign_worker.moderation.cues import NAMES, countered_by, cue_features
 from campaign_worker.moderation.engine import Moderator, analysis_text
 from campaign_worker.moderation.model import LABELS, shipped_model
 from campaign_worker.moderation.normalize import normalize
-from campaign_worker.moderation.train import LONG_POST_FLOORS, LONG_POST_WORDS, REJECT_FLOOR, load_training, thresholds, training_paths
+from campaign_worker.moderation.train import JUNK_FLOOR, LONG_POST_FLOORS, LONG_POST_WORDS, REJECT_FLOOR, load_training, thresholds, training_paths
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
@@ -331,6 +331,47 @@ def test_training_sets_the_long_post_hate_threshold_from_long_genuine_posts_only
     chosen = thresholds(probabilities, y, texts)
     assert chosen["reject_at.hate"] == REJECT_FLOOR
     assert chosen["reject_at_long.hate"] == LONG_POST_FLOORS["hate"] and chosen["long_post_words"] == LONG_POST_WORDS
+
+
+AD = "Neue Folge online, jetzt reinhören 🎧 #meinherztraegtkrone"
+
+
+def _split(genuine: float, caption: dict[str, float] | None = None, junk_at: float | None = 0.99) -> _Fixed:
+    """A model sure the post is junk but torn between spam and off-topic (neither reaches 0.9)."""
+    rest = 1 - genuine
+    model = _Fixed(caption, genuine=genuine, spam=rest * 0.55, offtopic=rest * 0.45)
+    model.params.pop("reject_at.junk", None)
+    if junk_at is not None:
+        model.params["reject_at.junk"] = junk_at
+    return model
+
+
+def test_a_post_that_is_junk_beyond_doubt_is_rejected_though_no_one_kind_is_sure(tmp_path):
+    outcome = moderator(tmp_path, _split(0.004)).evaluate(post(AD))
+    assert (outcome.decision, outcome.rule) == ("reject", "model.spam")  # its most likely kind
+    assert "P(genuine) = 0.004" in outcome.verdict.evidence
+
+
+@pytest.mark.parametrize("model", [
+    _split(0.03),  # not junk enough
+    _split(0.004, caption={"genuine": 0.2, "spam": 0.8}),  # junk only with the name: a name never condemns a post
+    _split(0.004, junk_at=None),  # a model file from before `reject_at.junk`
+], ids=["doubt-left", "name-only", "older-model"])
+def test_junk_beyond_doubt_needs_the_caption_alone_and_the_threshold(tmp_path, model):
+    assert moderator(tmp_path, model).evaluate(post(AD)).decision == "review"
+
+
+def test_training_sets_the_junk_threshold_above_the_genuine_posts_junk_scores():
+    y = np.array([0] * 2000 + [1] * 10)
+    probabilities = np.zeros((len(y), len(LABELS)))
+    probabilities[:2000, 0] = 0.9
+    probabilities[:2000, 1] = 0.1
+    probabilities[2000:, 0] = 0.001
+    probabilities[2000:, 1] = 0.999
+    assert thresholds(probabilities, y)["reject_at.junk"] == JUNK_FLOOR  # genuine posts far from junk
+    probabilities[:5, 0] = 0.03  # five genuine posts the model finds nearly junk
+    probabilities[:5, 1] = 0.97
+    assert thresholds(probabilities, y)["reject_at.junk"] == pytest.approx(0.98)  # above all but the top 0.1 %, plus 0.01
 
 
 def test_a_warning_that_quotes_a_scams_words_goes_to_a_person_and_the_scam_stays_rejected(tmp_path):

@@ -183,10 +183,15 @@ def test_vulgar_review_spares_the_word_not_a_post_the_model_rejects(home):
 # --- the account name ------------------------------------------------------------------------
 
 def test_a_scam_accounts_name_tips_a_post_the_caption_leans_against(home):
+    from .test_moderation_cues import _Fixed
+
+    # The caption alone leans towards spam (0.7), the name takes it past the threshold (0.95).
+    # A double, since each retraining moves which real caption sits just below the threshold.
+    leaning = _Fixed(caption={"genuine": 0.3, "spam": 0.7}, genuine=0.05, spam=0.95)
     caption = "Interesse? Schreib mir 😉 #meinherztraegtkrone"
-    unnamed = Moderator(shipped(), home).evaluate(candidate(caption, author=None))
+    unnamed = Moderator(shipped(), home, model=_Fixed(genuine=0.3, spam=0.7)).evaluate(candidate(caption, author=None))
     assert (unnamed.decision, unnamed.rule) == ("review", "model.spam")
-    named = Moderator(shipped(), home).evaluate(candidate(caption, author="followers.kaufen.billig"))
+    named = Moderator(shipped(), home, model=leaning).evaluate(candidate(caption, author="followers.kaufen.billig"))
     assert (named.decision, named.rule) == ("reject", "model.spam")
     assert named.verdict.evidence[0] == "Kontoname: followers.kaufen.billig"  # what tipped it comes first
 

@@ -29,6 +29,9 @@ How verdicts combine (first match wins):
    trusted account's post goes to review, and so does a post with counter-speech words for that
    label (`cues.countered_by`: a scam warning, a statement against hate, a move or return here).
    Off-topic is never claimed of a post naming a place of the region.
+   The model also rejects, for its most likely kind, a post it finds junk beyond doubt (P(genuine)
+   at most 1 - `reject_at.junk`, with and without the name) though no one kind reaches its own
+   threshold; P(genuine) then joins the evidence.
 3b. Two signals agreeing reject: a rule that only asks for review (weak spam signs, a
    `[hate review]` word, another region's tag) and the model finding the same kind of junk at
    least `corroborate_at` likely, again unless counter-speech words stand in the post. The
@@ -187,6 +190,7 @@ class Moderator:
         # Longer posts may have their own, lower thresholds (hate); short ones keep `reject_at`.
         self.reject_at_long = {label: float(self.model.params.get(f"reject_at_long.{label}", at)) for label, at in self.reject_at.items()}
         self.long_post_words = int(self.model.params.get("long_post_words", 0))
+        self.reject_at_junk = float(self.model.params.get("reject_at.junk", 2.0))  # > 1: off
         self.corroborate_at = float(self.model.params.get("corroborate_at", 2.0))  # > 1: off for older model files
         self._known: set[str] = set()
 
@@ -238,7 +242,9 @@ class Moderator:
         if label != "genuine" and prediction.genuine < UNSURE_BELOW:
             long = self.long_post_words and word_count(post.norm.text) >= self.long_post_words
             reject_at = (self.reject_at_long if long else self.reject_at)[label]
-            sure = prediction.probabilities[label] >= reject_at and prediction.caption[label] >= CAPTION_LEANS
+            by_kind = prediction.probabilities[label] >= reject_at and prediction.caption[label] >= CAPTION_LEANS
+            by_mass = not by_kind and self._junk_beyond_doubt(prediction)
+            sure = by_kind or by_mass
             # "No relation to the campaign" is never claimed of a post that names a place of the region,
             # nor in a campaign whose file lists no region or theme. Themes alone do not protect a
             # post: another city's hospital recruits with the same words.
@@ -247,13 +253,20 @@ class Moderator:
             author = post.candidate.author
             words = self.model.evidence(post.norm.text, self.model.labels.index(label), author=author)
             named = account_evidence(author)
-            if named and sure and prediction.caption[label] < reject_at and named not in words:
+            if named and by_kind and prediction.caption[label] < reject_at and named not in words:
                 words = (named,) + tuple(words)  # the name tipped the rejection: the manager must see it
             evidence = tuple(words) + (f"P({label}) = {prediction.probabilities[label]:.2f}",)
+            if by_mass:  # no one kind was sure: show how sure the model is that the post is not genuine
+                evidence += (f"P(genuine) = {prediction.genuine:.3f}",)
             model = Verdict(decision, f"model.{label}", *MODEL_REASONS[label], evidence)  # type: ignore[arg-type]
             if decision == "reject":
                 model = _unless_countered(model, label, post.norm.text)
         return _check(RELEVANCE, relevance), _check(MODEL, model)
+
+    def _junk_beyond_doubt(self, prediction: Prediction) -> bool:
+        """Junk of some kind by the caption alone and with the name (P(genuine) at most 1 - `reject_at.junk`),
+        though split between two kinds: an ad that is spam or off-topic, a come-on that is spam or profanity."""
+        return 1.0 - prediction.genuine >= self.reject_at_junk and 1.0 - prediction.caption["genuine"] >= self.reject_at_junk
 
     def _run(self, post: "_Prepared") -> tuple[Check, ...]:
         candidate, author = post.candidate, post.candidate.author

@@ -1,7 +1,7 @@
 """Retraining the moderation model from the labelled training data in `tests/data/moderation/`.
 
 The training data is the development half (`dev.jsonl`), the extra files in `extra/` (written
-apart from both halves by fifty-two more writers) and the old corpus `moderation_corpus.jsonl`; the
+apart from both halves by fifty-eight more writers) and the old corpus `moderation_corpus.jsonl`; the
 held-out half is refused. `python -m campaign_worker.moderation.train [--data FILE ...]
 [--out FILE] [--seed N]` (or `campaign-worker moderate-train`) fits a multinomial logistic
 regression on the hashed character n-grams and words of the caption and of the account name,
@@ -19,6 +19,8 @@ idf, too, comes from the other files):
 - `reject_at.<label>`: P(label) from which a post is rejected for that label (spam, profanity,
   hate, offtopic); chosen above all but `REJECT_GENUINE_SHARE` of the genuine posts'
   P(label), plus a margin, and never below `REJECT_FLOOR`;
+- `reject_at.junk`: 1 - P(genuine) from which a post is rejected for its most likely junk
+  label although no one label reaches its own threshold; chosen in the same way;
 - `corroborate_at`: P(label) from which a rule's review request of the same kind becomes a
   rejection (two signals agreeing).
 
@@ -58,6 +60,10 @@ REJECT_FLOOR = 0.9  # never reject on the model alone below this probability
 # (bench/README.md).
 LONG_POST_FLOORS = {"hate": 0.8}
 LONG_POST_WORDS = 5
+# The model may find a post junk beyond doubt while splitting it between two kinds (an ad that
+# is spam or off-topic, a crude come-on that is spam or profanity), so no one kind reaches 0.9.
+# `reject_at.junk` is chosen from 1 - P(genuine) as the others are from P(label), never below this.
+JUNK_FLOOR = 0.95
 CORROBORATE_AT = 0.6  # P(label) that turns a rule's review request of the same kind into a rejection
 SHAPE = Shape()
 
@@ -270,6 +276,7 @@ def thresholds(probabilities: np.ndarray, y: np.ndarray, texts: list[str] | None
         if label in LONG_POST_FLOORS and texts is not None:
             long = genuine & np.array([word_count(text) >= LONG_POST_WORDS for text in texts])
             chosen[f"reject_at_long.{label}"] = _reject_at(probabilities[long, index], LONG_POST_FLOORS[label])
+    chosen["reject_at.junk"] = _reject_at(1.0 - probabilities[y == 0, 0], JUNK_FLOOR)
     chosen["long_post_words"] = LONG_POST_WORDS
     chosen["corroborate_at"] = CORROBORATE_AT
     return chosen
