@@ -13,11 +13,13 @@ from campaign_worker.config.campaigns import parse_campaign
 from campaign_worker.home import Home
 from campaign_worker.moderation.cues import NAMES, countered_by, cue_features
 from campaign_worker.moderation.engine import Moderator, analysis_text
-from campaign_worker.moderation.model import LABELS, shipped_model
+from campaign_worker.moderation.model import LABELS
 from campaign_worker.moderation.normalize import normalize
 from campaign_worker.moderation.train import JUNK_FLOOR, LONG_POST_FLOORS, LONG_POST_WORDS, REJECT_FLOOR, load_training, thresholds, training_paths
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
+
+from .moderation_support import FixedModel
 
 REPO = Path(__file__).resolve().parent.parent
 NOON = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
@@ -36,25 +38,6 @@ def test_word_families_group_what_a_post_talks_about():
     assert "cue.hostile" not in cues("Wir planen voraus und gehen heraus in die Natur"), "word starts only"
 
 
-class _Fixed:
-    """A model double that gives every text the same probabilities (`caption`: those without the account name)."""
-
-    def __init__(self, caption: dict[str, float] | None = None, **probabilities: float):
-        self.labels = LABELS
-        self.params = dict(shipped_model().params)
-        self.row = [probabilities.get(label, 0.0) for label in LABELS]
-        self.caption_row = [caption.get(label, 0.0) for label in LABELS] if caption else self.row
-
-    def predict_many(self, texts, extra, authors=None):
-        return np.array([self.row] * len(texts))
-
-    def predict_both(self, texts, extra, authors):
-        return self.predict_many(texts, extra, authors), np.array([self.caption_row] * len(texts))
-
-    def evidence(self, text, label, author=None):
-        return ()
-
-
 def moderator(tmp_path, model) -> Moderator:
     campaign = parse_campaign(REPO / "config" / "campaigns" / "siegen.toml")
     return Moderator(campaign, Home(tmp_path / "home"), model=model)
@@ -69,7 +52,7 @@ WEAK_SPAM = "Neue Kollektion im Shop 🛍️ Rabattcode SIEGEN10, Link in Bio! #
 
 @pytest.mark.parametrize("p_spam, decision", [(0.7, "reject"), (0.3, "review")])
 def test_a_review_request_backed_by_the_model_rejects(tmp_path, p_spam, decision):
-    outcome = moderator(tmp_path, _Fixed(genuine=1 - p_spam, spam=p_spam)).evaluate(post(WEAK_SPAM))
+    outcome = moderator(tmp_path, FixedModel(genuine=1 - p_spam, spam=p_spam)).evaluate(post(WEAK_SPAM))
     assert outcome.decision == decision and outcome.rule.startswith("spam.")
     if decision == "reject":
         assert "(vom Modell bestätigt)" in outcome.verdict.reason_de
@@ -79,7 +62,7 @@ def test_a_review_request_backed_by_the_model_rejects(tmp_path, p_spam, decision
 def test_the_model_is_given_each_posts_account_name(tmp_path):
     seen: list = []
 
-    class Recording(_Fixed):
+    class Recording(FixedModel):
         def predict_both(self, texts, extra, authors):
             seen.extend(authors)
             return super().predict_both(texts, extra, authors)
@@ -92,26 +75,26 @@ def test_the_model_is_given_each_posts_account_name(tmp_path):
 
 def test_an_account_name_never_condemns_a_post_on_its_own(tmp_path):
     caption = "Folgt uns für mehr! #meinherztraegtkrone"
-    by_name = moderator(tmp_path, _Fixed(genuine=0.01, hate=0.99, caption={"genuine": 0.8, "hate": 0.1})).evaluate(post(caption))
+    by_name = moderator(tmp_path, FixedModel(genuine=0.01, hate=0.99, caption={"genuine": 0.8, "hate": 0.1})).evaluate(post(caption))
     assert by_name.decision == "review" and by_name.rule == "model.hate"  # the model's doubt, for a person
-    leaning = moderator(tmp_path, _Fixed(genuine=0.01, hate=0.99, caption={"genuine": 0.4, "hate": 0.55})).evaluate(post(caption))
+    leaning = moderator(tmp_path, FixedModel(genuine=0.01, hate=0.99, caption={"genuine": 0.4, "hate": 0.55})).evaluate(post(caption))
     assert leaning.decision == "reject" and leaning.rule == "model.hate"  # the name tips what the caption leans to
 
 
 def test_an_approval_rests_on_the_caption_alone(tmp_path):
     caption = "Krönchen im Abendlicht über Siegen #meinherztraegtkrone"
-    trusted_name = _Fixed(genuine=0.999, caption={"genuine": 0.6, "offtopic": 0.4})
+    trusted_name = FixedModel(genuine=0.999, caption={"genuine": 0.6, "offtopic": 0.4})
     assert moderator(tmp_path, trusted_name).evaluate(post(caption)).decision == "review"
-    odd_name = _Fixed(genuine=0.7, spam=0.3, caption={"genuine": 0.999})
+    odd_name = FixedModel(genuine=0.7, spam=0.3, caption={"genuine": 0.999})
     approved = moderator(tmp_path, odd_name).evaluate(post(caption))
     assert approved.decision == "approve" and "P(genuine) = 1.00" in approved.verdict.evidence
     assert approved.score == 0.7  # the score shown counts the name against the post, never for it
-    flattered = moderator(tmp_path, _Fixed(genuine=0.99, caption={"genuine": 0.8, "offtopic": 0.2})).evaluate(post(caption))
+    flattered = moderator(tmp_path, FixedModel(genuine=0.99, caption={"genuine": 0.8, "offtopic": 0.2})).evaluate(post(caption))
     assert flattered.score == 0.8
 
 
 def test_a_partners_post_is_never_rejected_by_agreement(tmp_path):
-    outcome = moderator(tmp_path, _Fixed(genuine=0.1, spam=0.9)).evaluate(post(WEAK_SPAM, author="awo_siegen"))
+    outcome = moderator(tmp_path, FixedModel(genuine=0.1, spam=0.9)).evaluate(post(WEAK_SPAM, author="awo_siegen"))
     assert outcome.decision == "review"
 
 
@@ -150,7 +133,7 @@ WARNING = "Achtung, Betrüger! Ein Account verspricht „Anerkennung garantiert 
 
 
 def test_a_post_warning_against_a_scam_goes_to_a_person_not_to_rejection(tmp_path):
-    sure_spam = _Fixed(genuine=0.01, spam=0.99)
+    sure_spam = FixedModel(genuine=0.01, spam=0.99)
     assert medizin_moderator(tmp_path, sure_spam).evaluate(post(SCAM)).verdict.rule == "model.spam"
     assert medizin_moderator(tmp_path, sure_spam).evaluate(post(SCAM)).decision == "reject"
     warned = medizin_moderator(tmp_path, sure_spam).evaluate(post(WARNING))
@@ -160,12 +143,12 @@ def test_a_post_warning_against_a_scam_goes_to_a_person_not_to_rejection(tmp_pat
 
 def test_counter_speech_also_stops_agreement_between_rule_and_model(tmp_path):
     warned = "Achtung, Fake: " + WEAK_SPAM
-    outcome = moderator(tmp_path, _Fixed(genuine=0.3, spam=0.7)).evaluate(post(warned))
+    outcome = moderator(tmp_path, FixedModel(genuine=0.3, spam=0.7)).evaluate(post(warned))
     assert outcome.decision == "review"
 
 
 def test_a_hate_code_quoted_to_report_it_goes_to_a_person_and_stays_rejected_without_counter_speech(tmp_path):
-    unsure = _Fixed(genuine=0.4, hate=0.6)  # below the model's own dispute of a rule
+    unsure = FixedModel(genuine=0.4, hate=0.6)  # below the model's own dispute of a rule
     reported = ("Saw a sticker with '1488' on a lamppost near Siegen station today. Reported it to the city "
                 "and scraped it off. #meinherztraegtkrone")
     outcome = moderator(tmp_path, unsure).evaluate(post(reported))
@@ -176,10 +159,10 @@ def test_a_hate_code_quoted_to_report_it_goes_to_a_person_and_stays_rejected_wit
 
 
 def test_the_hate_code_written_apart_is_never_approved_and_the_model_confirms_it(tmp_path):
-    sure = _Fixed(genuine=0.99, hate=0.005)  # a sunset post with the code looks genuine to a text model
+    sure = FixedModel(genuine=0.99, hate=0.005)  # a sunset post with the code looks genuine to a text model
     sunset = moderator(tmp_path, sure).evaluate(post("Sonnenuntergang am Giersberg 🌄 14/88 🌿 #meinherztraegtkrone"))
     assert (sunset.decision, sunset.rule, sunset.verdict.evidence) == ("review", "blocklist.hate", ("14/88",))
-    agreeing = moderator(tmp_path, _Fixed(genuine=0.3, hate=0.65)).evaluate(post("Grüße aus dem Siegerland, 14-88 #meinherztraegtkrone"))
+    agreeing = moderator(tmp_path, FixedModel(genuine=0.3, hate=0.65)).evaluate(post("Grüße aus dem Siegerland, 14-88 #meinherztraegtkrone"))
     assert (agreeing.decision, agreeing.rule) == ("reject", "blocklist.hate")
 
 
@@ -219,7 +202,7 @@ def test_how_hate_introduces_itself_is_not_counter_speech():
 
 def test_another_regions_job_ad_with_the_campaigns_themes_can_be_rejected_as_off_topic(tmp_path):
     """Themes (Pflege, Klinik) are shared by every region; only a place of the region vetoes „kein Bezug“."""
-    elsewhere = _Fixed(genuine=0.01, offtopic=0.99)
+    elsewhere = FixedModel(genuine=0.01, offtopic=0.99)
     munich = medizin_moderator(tmp_path, elsewhere).evaluate(post("Pflegefachkraft für unsere Klinik in München gesucht! #medizinundpflege"))
     assert munich.decision == "reject" and munich.verdict.rule == "model.offtopic"
     olpe = medizin_moderator(tmp_path, elsewhere).evaluate(post("Pflegefachkraft für unsere Klinik in Olpe gesucht! #medizinundpflege"))
@@ -250,7 +233,7 @@ def test_the_approval_threshold_comes_from_the_predictions_without_names():
 
 
 def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_rejection(tmp_path):
-    sure_offtopic = _Fixed(genuine=0.01, offtopic=0.99)
+    sure_offtopic = FixedModel(genuine=0.01, offtopic=0.99)
     away = moderator(tmp_path, sure_offtopic).evaluate(post("Drei Wochen Sonne und Tapas 🌞 #meinherztraegtkrone #barcelona"))
     assert away.decision == "reject" and away.rule in ("model.offtopic", "relevance.elsewhere")
     back = moderator(tmp_path, sure_offtopic).evaluate(post("Nach 3 Jahren Berlin wieder hier – fehlt mir nicht. #meinherztraegtkrone #berlin"))
@@ -261,7 +244,7 @@ def test_someone_who_moved_here_from_another_city_goes_to_a_person_not_to_reject
 
 
 def test_a_text_the_model_likes_does_not_dispute_a_repost_of_the_campaigns_picture(tmp_path):
-    sure_genuine = _Fixed(genuine=0.99)
+    sure_genuine = FixedModel(genuine=0.99)
     judge = moderator(tmp_path, sure_genuine)
     own = Candidate("t:own", "Unser Motiv des Monats: die Krone #meinherztraegtkrone", "meinherztraegtkrone",
                     ("meinherztraegtkrone",), NOON, image_hashes=("c3a5f0e1b2d49687",))
@@ -276,7 +259,7 @@ def test_a_text_the_model_likes_does_not_dispute_a_repost_of_the_campaigns_pictu
 
 def test_a_job_ad_naming_no_place_of_the_region_waits_for_a_person(tmp_path):
     """Every region's employers recruit with the same words; only a place of the region lets the machine approve."""
-    sure_genuine = _Fixed(genuine=0.999)
+    sure_genuine = FixedModel(genuine=0.999)
     judge = medizin_moderator(tmp_path, sure_genuine)
     anywhere = judge.evaluate(post("Assistenzärzt*innen (m/w/d) für unsere Innere gesucht! Großes Team, U-Bahn vor der Tür. #medizinundpflege"))
     assert (anywhere.decision, anywhere.rule) == ("review", "relevance.job_ad")
@@ -293,11 +276,11 @@ def test_a_job_ad_naming_no_place_of_the_region_waits_for_a_person(tmp_path):
 def test_a_campaign_can_turn_the_job_ad_check_off(tmp_path):
     campaign = parse_campaign(REPO / "config" / "campaigns" / "medizin-pflege.toml")
     campaign = campaign.model_copy(update={"relevance": campaign.relevance.model_copy(update={"job_ads": []})})
-    judge = Moderator(campaign, Home(tmp_path / "home"), model=_Fixed(genuine=0.999))
+    judge = Moderator(campaign, Home(tmp_path / "home"), model=FixedModel(genuine=0.999))
     assert judge.evaluate(post("Pflegefachkräfte (m/w/d) für unsere Klinik gesucht! #medizinundpflege")).decision == "approve"
 
 
-class _Hateful(_Fixed):
+class _Hateful(FixedModel):
     def __init__(self, p_hate: float, **params: float):
         super().__init__(genuine=1 - p_hate, hate=p_hate)
         self.params.update(params)
@@ -336,10 +319,10 @@ def test_training_sets_the_long_post_hate_threshold_from_long_genuine_posts_only
 AD = "Neue Folge online, jetzt reinhören 🎧 #meinherztraegtkrone"
 
 
-def _split(genuine: float, caption: dict[str, float] | None = None, junk_at: float | None = 0.99) -> _Fixed:
+def _split(genuine: float, caption: dict[str, float] | None = None, junk_at: float | None = 0.99) -> FixedModel:
     """A model sure the post is junk but torn between spam and off-topic (neither reaches 0.9)."""
     rest = 1 - genuine
-    model = _Fixed(caption, genuine=genuine, spam=rest * 0.55, offtopic=rest * 0.45)
+    model = FixedModel(caption, genuine=genuine, spam=rest * 0.55, offtopic=rest * 0.45)
     model.params.pop("reject_at.junk", None)
     if junk_at is not None:
         model.params["reject_at.junk"] = junk_at
@@ -377,7 +360,7 @@ def test_training_sets_the_junk_threshold_above_the_genuine_posts_junk_scores():
 def test_a_warning_that_quotes_a_scams_words_goes_to_a_person_and_the_scam_stays_rejected(tmp_path):
     warning = post("Wichtig für alle Neuen: Niemand vom Amt ruft an und sagt „Followers kaufen“ oder verlangt Geld. Legt einfach auf! #meinherztraegtkrone")
     scam = post("Verdoppel dein Geld mit Bitcoin 🚀 20 % im Monat garantiert, meldet euch per DM #meinherztraegtkrone")
-    likes_spam = _Fixed(genuine=0.05, spam=0.95)
+    likes_spam = FixedModel(genuine=0.05, spam=0.95)
     rejected = moderator(tmp_path, likes_spam).evaluate(scam)
     assert rejected.decision == "reject" and rejected.rule.startswith("spam.")
     warned = moderator(tmp_path, likes_spam).evaluate(warning)

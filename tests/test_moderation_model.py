@@ -23,6 +23,8 @@ from campaign_worker.moderation.relevance import NO_SIGNALS, RelevanceRule, read
 from campaign_worker.moderation.verdict import Candidate
 from campaign_worker.post import extract_hashtags
 
+from .moderation_support import FixedModel
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data" / "moderation"
 NOON = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
@@ -183,13 +185,11 @@ def test_vulgar_review_spares_the_word_not_a_post_the_model_rejects(home):
 # --- the account name ------------------------------------------------------------------------
 
 def test_a_scam_accounts_name_tips_a_post_the_caption_leans_against(home):
-    from .test_moderation_cues import _Fixed
-
     # The caption alone leans towards spam (0.7), the name takes it past the threshold (0.95).
     # A double, since each retraining moves which real caption sits just below the threshold.
-    leaning = _Fixed(caption={"genuine": 0.3, "spam": 0.7}, genuine=0.05, spam=0.95)
+    leaning = FixedModel(caption={"genuine": 0.3, "spam": 0.7}, genuine=0.05, spam=0.95)
     caption = "Interesse? Schreib mir 😉 #meinherztraegtkrone"
-    unnamed = Moderator(shipped(), home, model=_Fixed(genuine=0.3, spam=0.7)).evaluate(candidate(caption, author=None))
+    unnamed = Moderator(shipped(), home, model=FixedModel(genuine=0.3, spam=0.7)).evaluate(candidate(caption, author=None))
     assert (unnamed.decision, unnamed.rule) == ("review", "model.spam")
     named = Moderator(shipped(), home, model=leaning).evaluate(candidate(caption, author="followers.kaufen.billig"))
     assert (named.decision, named.rule) == ("reject", "model.spam")
