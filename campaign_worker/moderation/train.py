@@ -1,7 +1,7 @@
 """Retraining the moderation model from the labelled training data in `tests/data/moderation/`.
 
 The training data is the development half (`dev.jsonl`), the extra files in `extra/` (written
-apart from both halves by fifty-eight more writers) and the old corpus `moderation_corpus.jsonl`; the
+apart from both halves by other writers, see `tests/data/README.md`) and the old corpus `moderation_corpus.jsonl`; the
 held-out half is refused. `python -m campaign_worker.moderation.train [--data FILE ...]
 [--out FILE] [--seed N]` (or `campaign-worker moderate-train`) fits a multinomial logistic
 regression on the hashed character n-grams and words of the caption and of the account name,
